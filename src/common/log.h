@@ -1,0 +1,23 @@
+// Runtime logging: text or runc-shaped JSON lines ({"level","msg","time"}),
+// to stderr or to --log FILE. Engines read the last "error" line.
+#pragma once
+
+#include <string>
+
+namespace nsbox::log {
+
+enum class Level { kDebug, kInfo, kWarn, kError };
+enum class Format { kText, kJson };
+
+void configure(const std::string& file, Format fmt, bool debug);
+bool debug_enabled();
+void write(Level lvl, const std::string& msg);
+
+inline void debug(const std::string& m) {
+  if (debug_enabled()) write(Level::kDebug, m);
+}
+inline void info(const std::string& m) { write(Level::kInfo, m); }
+inline void warn(const std::string& m) { write(Level::kWarn, m); }
+inline void error(const std::string& m) { write(Level::kError, m); }
+
+}  // namespace nsbox::log

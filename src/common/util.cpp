@@ -1,0 +1,188 @@
+#include "common/util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+namespace nsbox {
+
+Error sys_error(const std::string& what, int err) {
+  return Error{err, what + ": " + std::strerror(err)};
+}
+
+Status write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("write");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Result<std::string> read_all(int fd) {
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("read");
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<std::string> read_file_at(int dirfd, const std::string& path) {
+  UniqueFd fd(::openat(dirfd, path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return sys_error("open " + path);
+  auto r = read_all(fd.get());
+  if (!r) return std::move(r).error().wrap(path);
+  return r;
+}
+
+Result<std::string> read_file(const std::string& path) { return read_file_at(AT_FDCWD, path); }
+
+Status write_file_at(int dirfd, const std::string& path, std::string_view data) {
+  UniqueFd fd(::openat(dirfd, path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return sys_error("open " + path);
+  ssize_t n = ::write(fd.get(), data.data(), data.size());
+  if (n < 0) return sys_error("write " + path);
+  if (static_cast<size_t>(n) != data.size()) return make_error("write " + path + ": short write");
+  return {};
+}
+
+Status write_file(const std::string& path, std::string_view data) {
+  return write_file_at(AT_FDCWD, path, data);
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return sys_error("create " + tmp);
+  if (auto r = write_all(fd.get(), data); !r) {
+    ::unlink(tmp.c_str());
+    return std::move(r).error().wrap(tmp);
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    auto e = sys_error("rename " + tmp);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return {};
+}
+
+Status mkdir_p(const std::string& path, mode_t mode) {
+  std::string cur;
+  for (const auto& part : split(path, '/')) {
+    if (part.empty()) continue;
+    cur += "/" + part;
+    if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST) return sys_error("mkdir " + cur);
+  }
+  return {};
+}
+
+Status remove_tree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return Error{ec.value(), "remove " + path + ": " + ec.message()};
+  return {};
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t pos = s.find(sep, start);
+    out.emplace_back(s.substr(start, pos - start));
+    if (pos == std::string_view::npos) break;
+    start = pos + 1;
+  }
+  return out;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string trim(std::string_view s) {
+  const char* ws = " \t\r\n";
+  size_t b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(ws);
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::string clean_path(std::string_view p) {
+  std::string base;
+  if (p.empty() || p[0] != '/') {
+    char buf[4096];
+    if (::getcwd(buf, sizeof buf) != nullptr) base = buf;
+  }
+  std::vector<std::string> parts;
+  for (const auto& seg : split(base + "/" + std::string(p), '/')) {
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(seg);
+  }
+  std::string out;
+  for (const auto& seg : parts) out += "/" + seg;
+  return out.empty() ? "/" : out;
+}
+
+std::string join_path(std::string_view a, std::string_view b) {
+  std::string out(a);
+  if (out.empty() || out.back() != '/') out += '/';
+  while (!b.empty() && b.front() == '/') b.remove_prefix(1);
+  out += b;
+  return out;
+}
+
+bool parse_int64(std::string_view s, long long* out) {
+  if (s.empty()) return false;
+  bool neg = false;
+  size_t i = 0;
+  if (s[0] == '-' || s[0] == '+') {
+    neg = s[0] == '-';
+    i = 1;
+    if (s.size() == 1) return false;
+  }
+  unsigned long long v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    unsigned d = static_cast<unsigned>(s[i] - '0');
+    if (v > (9223372036854775808ULL - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (!neg && v > 9223372036854775807ULL) return false;
+  *out = neg ? static_cast<long long>(0 - v) : static_cast<long long>(v);
+  return true;
+}
+
+unsigned long long proc_start_time(pid_t pid) {
+  auto s = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!s) return 0;
+  // comm (field 2) may hold spaces and parens: fields resume after the last ')'.
+  size_t p = s->rfind(')');
+  if (p == std::string::npos) return 0;
+  auto fields = split(std::string_view(*s).substr(p + 2), ' ');
+  // fields[0] is field 3 (state); starttime is field 22 -> index 19.
+  if (fields.size() < 20) return 0;
+  long long v = 0;
+  if (!parse_int64(fields[19], &v)) return 0;
+  return static_cast<unsigned long long>(v);
+}
+
+}  // namespace nsbox

@@ -1,0 +1,167 @@
+// Typed OCI runtime configuration (config.json, Linux subset of spec v1.3.0).
+// Produced by parse_config(); consumed read-only by every other module.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace nsbox::spec {
+
+struct Root {
+  std::string path;  // as written in config.json
+  bool readonly = false;
+};
+
+struct IdMapping {
+  uint32_t container_id = 0;
+  uint32_t host_id = 0;
+  uint32_t size = 0;
+};
+
+struct Mount {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+};
+
+struct Rlimit {
+  std::string type;  // "RLIMIT_NOFILE"
+  int resource = -1;  // resolved RLIMIT_* value
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+
+struct Capabilities {
+  // Capability names as given ("CAP_CHOWN"); validated/resolved by security/.
+  std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct User {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::optional<uint32_t> umask;
+  std::vector<uint32_t> additional_gids;
+};
+
+struct ConsoleSize {
+  unsigned height = 0;
+  unsigned width = 0;
+};
+
+struct Process {
+  bool terminal = false;
+  std::optional<ConsoleSize> console_size;
+  std::string cwd;
+  std::vector<std::string> env;
+  std::vector<std::string> args;
+  User user;
+  std::vector<Rlimit> rlimits;
+  std::optional<Capabilities> capabilities;
+  bool no_new_privileges = false;
+  std::optional<int> oom_score_adj;
+  std::string apparmor_profile;  // unsupported yet when non-empty
+  std::string selinux_label;     // unsupported yet when non-empty
+};
+
+struct Hook {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::optional<int> timeout;  // seconds, > 0
+};
+
+struct Hooks {
+  std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart,
+      poststop;
+};
+
+enum class NsType { kMount, kUts, kIpc, kPid, kNet, kUser, kCgroup, kTime };
+constexpr int kNsTypeCount = 8;
+
+struct Namespace {
+  NsType type;
+  std::string path;  // empty: create a new one; else join this one
+};
+
+struct Device {
+  std::string path;
+  char type = 'c';  // 'c', 'b', 'u' or 'p'
+  int64_t major = 0;
+  int64_t minor = 0;
+  std::optional<uint32_t> file_mode;
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+};
+
+struct DeviceRule {
+  bool allow = false;
+  std::string type;  // "a", "c", "b" or "" (= all)
+  std::optional<int64_t> major, minor;
+  std::string access;  // subset of "rwm"
+};
+
+struct TimeOffset {
+  int64_t secs = 0;
+  uint32_t nanosecs = 0;
+};
+
+// The part of linux.resources nsbox applies today: device rules. Any other
+// resource is rejected at parse time as "not supported yet" (issue 5).
+struct Resources {
+  std::vector<DeviceRule> devices;
+};
+
+struct Linux {
+  std::vector<Namespace> namespaces;
+  std::vector<IdMapping> uid_mappings, gid_mappings;
+  std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
+  std::vector<Device> devices;
+  std::optional<std::string> cgroups_path;
+  std::optional<Resources> resources;
+  std::map<std::string, std::string> sysctl;
+  std::string rootfs_propagation;  // "", "private", "rprivate", "slave", ...
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+
+  bool has_ns(NsType t) const;
+  const Namespace* find_ns(NsType t) const;
+};
+
+struct Config {
+  std::string oci_version;
+  Root root;
+  std::vector<Mount> mounts;
+  std::optional<Process> process;
+  std::string hostname;
+  std::string domainname;
+  bool has_hostname = false;
+  bool has_domainname = false;
+  std::optional<Hooks> hooks;
+  std::map<std::string, std::string> annotations;
+  std::optional<Linux> linux_;  // "linux" (the identifier is a macro in GNU mode)
+};
+
+// Parse config.json text. Errors name the JSON path of the offending field:
+// "process.user.uid: expected integer", or "linux.seccomp: not supported yet".
+Result<Config> parse_config(const std::string& json_text);
+// Read <bundle>/config.json and parse it.
+Result<Config> load_config(const std::string& bundle_dir);
+
+// Semantic checks against the host that parsing cannot do (namespace
+// dependencies of sysctls, hostname without a UTS namespace, ...).
+Status validate_config(const Config& cfg);
+
+const char* ns_type_name(NsType t);      // "mount", "uts", ... (OCI names)
+std::optional<NsType> ns_type_from_name(const std::string& name);
+int ns_clone_flag(NsType t);             // CLONE_NEWNS, ...
+const char* ns_proc_name(NsType t);      // "mnt", "uts", ... (/proc/PID/ns/ names)
+
+}  // namespace nsbox::spec
