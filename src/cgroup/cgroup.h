@@ -1,0 +1,74 @@
+// Cgroup manager: one container's cgroup in every mounted hierarchy.
+// The host layout (pure v1, pure v2 or hybrid) is probed at run time from
+// /proc/self/mountinfo; Manager implementations are chosen from it.
+// No exceptions leave this API.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/fd.h"
+#include "common/result.h"
+#include "spec/config.h"
+
+namespace nsbox::cgroup {
+
+enum class Mode { kV1, kV2, kHybrid };
+
+struct Hierarchy {
+  std::string mountpoint;                // "/sys/fs/cgroup/memory"
+  std::vector<std::string> controllers;  // v1: mount options; v2: root cgroup.controllers
+  bool v2 = false;
+  std::string name;       // v1 named hierarchy ("systemd" for name=systemd), else empty
+  std::string root = "/";  // cgroup path mounted at mountpoint (mountinfo field 4)
+};
+
+struct Layout {
+  Mode mode = Mode::kV2;
+  std::vector<Hierarchy> hierarchies;  // v1 ones plus the v2 one if mounted
+};
+
+// Parse /proc/self/mountinfo (mount types checked with statfs). Cached per
+// process after the first success.
+Result<Layout> probe();
+const char* mode_name(Mode m);  // "v1", "v2", "hybrid"
+
+class Manager {
+ public:
+  virtual ~Manager() = default;
+  // mkdir -p the container's cgroup in every hierarchy. An existing empty
+  // cgroup is reused; one holding processes is an error. v1 cpuset levels get
+  // cpuset.cpus/mems from their parent. Concurrent destroy of a shared parent
+  // is tolerated. On failure the cgroups created by this call are removed.
+  virtual Status create() = 0;
+  // Move pid into the cgroup in every hierarchy (cgroup.procs).
+  virtual Status add_process(pid_t pid) = 0;
+  // O_PATH|O_DIRECTORY fd of the v2 leaf for clone3(CLONE_INTO_CGROUP); an
+  // invalid UniqueFd when the layout is not pure v2 (use add_process()).
+  virtual Result<UniqueFd> open_v2_leaf() = 0;
+  // Device access rules: rules, then an rwm allow for each linux.devices entry,
+  // then runc's default allow-list when rules start with a deny-all rule. An
+  // empty rules list restricts nothing (no-op on every layout).
+  virtual Status apply_devices(const std::vector<spec::DeviceRule>& rules,
+                               const std::vector<spec::Device>& devices) = 0;
+  // Pids in the container's cgroup and its descendants, sorted, no duplicates.
+  virtual Result<std::vector<pid_t>> pids() = 0;
+  // Remove the cgroup (descendants first) in every hierarchy, retrying EBUSY
+  // for ~1 s; then the now-empty parents nsbox owns. Missing dirs are fine.
+  virtual Status destroy() = 0;
+  // JSON description for the container state; see restore_manager().
+  virtual std::string serialize() const = 0;
+};
+
+// cgroups_path: linux.cgroupsPath (absolute: from each hierarchy's mount;
+// relative: from nsbox's own cgroup per /proc/self/cgroup), else "/nsbox/<id>".
+Result<std::unique_ptr<Manager>> make_manager(const Layout& layout,
+                                              const std::optional<std::string>& cgroups_path,
+                                              const std::string& id);
+Result<std::unique_ptr<Manager>> restore_manager(const std::string& serialized);
+
+}  // namespace nsbox::cgroup

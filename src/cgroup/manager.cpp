@@ -1,0 +1,222 @@
+// Manager implementations: V2Manager (pure cgroup2), V1Manager (one directory
+// per v1 hierarchy, name=systemd included) and HybridManager (V1Manager plus
+// the leaf on the cgroup2 mount). Resource limits, freezer and stats will be
+// added as further virtuals implemented per class on top of CgroupDir.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "cgroup/cgroup.h"
+#include "cgroup/devices.h"
+#include "cgroup/dir.h"
+#include "cgroup/paths.h"
+
+namespace nsbox::cgroup {
+namespace {
+
+constexpr int kStateVersion = 1;
+
+Result<std::vector<pid_t>> sorted_pids(const CgroupDir& dir) {
+  std::vector<pid_t> out;
+  NSBOX_TRY_CTX(dir.collect_pids(&out), "list cgroup processes");
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// What every layout shares: the same operation on each directory.
+class BaseManager : public Manager {
+ public:
+  BaseManager(Mode mode, std::vector<CgroupDir> dirs) : mode_(mode), dirs_(std::move(dirs)) {}
+
+  Status create() override {
+    for (size_t i = 0; i < dirs_.size(); ++i) {
+      if (auto st = dirs_[i].create(); !st) {
+        rollback(i);
+        return std::move(st).error().wrap("create cgroup");
+      }
+    }
+    return {};
+  }
+
+  Status add_process(pid_t pid) override {
+    for (const auto& d : dirs_) NSBOX_TRY(d.add_process(pid));
+    return {};
+  }
+
+  // Every directory is attempted; the first failure is reported.
+  Status destroy() override {
+    Status first;
+    for (const auto& d : dirs_) {
+      auto st = d.destroy();
+      if (!st && first) first = std::move(st).error().wrap("destroy cgroup");
+    }
+    return first;
+  }
+
+  std::string serialize() const override {
+    nlohmann::json dirs = nlohmann::json::array();
+    for (const auto& d : dirs_) dirs.push_back(d.to_json());
+    nlohmann::json j = {{"version", kStateVersion}, {"mode", mode_name(mode_)}, {"dirs", dirs}};
+    return j.dump();
+  }
+
+ protected:
+  const CgroupDir* find_v1(std::string_view controller) const {
+    for (const auto& d : dirs_)
+      if (!d.v2() && d.has_controller(controller)) return &d;
+    return nullptr;
+  }
+
+  Mode mode_;
+  std::vector<CgroupDir> dirs_;
+
+ private:
+  // Remove what create() made in the first n directories.
+  void rollback(size_t n) {
+    for (size_t i = 0; i < n; ++i)
+      if (dirs_[i].created_leaf()) (void)dirs_[i].destroy();
+  }
+};
+
+class V2Manager final : public BaseManager {
+ public:
+  using BaseManager::BaseManager;
+
+  Result<UniqueFd> open_v2_leaf() override {
+    std::string path = leaf().path();
+    int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return sys_error("open " + path);
+    return UniqueFd(fd);
+  }
+
+  // TODO(devices-ebpf): BPF_CGROUP_DEVICE program built from device_lines().
+  Status apply_devices(const std::vector<spec::DeviceRule>& rules,
+                       const std::vector<spec::Device>&) override {
+    if (rules.empty()) return {};
+    return make_error("linux.resources.devices: not supported yet on cgroup v2", ENOTSUP);
+  }
+
+  Result<std::vector<pid_t>> pids() override { return sorted_pids(leaf()); }
+
+ private:
+  const CgroupDir& leaf() const { return dirs_.front(); }
+};
+
+class V1Manager : public BaseManager {
+ public:
+  using BaseManager::BaseManager;
+
+  Result<UniqueFd> open_v2_leaf() override { return UniqueFd(); }
+
+  Status apply_devices(const std::vector<spec::DeviceRule>& rules,
+                       const std::vector<spec::Device>& devices) override {
+    if (rules.empty()) return {};  // no restriction requested
+    auto lines = device_lines(rules, devices);
+    if (!lines) return std::move(lines).error();
+    const CgroupDir* dir = find_v1("devices");
+    if (dir == nullptr) {
+      return make_error("linux.resources.devices: no cgroup v1 devices hierarchy is mounted");
+    }
+    NSBOX_TRY_CTX(dir->write_file("devices.deny", "a"), "linux.resources.devices");
+    for (const auto& l : *lines) {
+      const char* file = l.allow ? "devices.allow" : "devices.deny";
+      NSBOX_TRY_CTX(dir->write_file(file, l.rule),
+                    "linux.resources.devices: " + std::string(file) + " \"" + l.rule + "\"");
+    }
+    return {};
+  }
+
+  // The pids hierarchy, else freezer, else the first v1 one.
+  Result<std::vector<pid_t>> pids() override {
+    const CgroupDir* dir = find_v1("pids");
+    if (dir == nullptr) dir = find_v1("freezer");
+    for (const auto& d : dirs_)
+      if (dir == nullptr && !d.v2()) dir = &d;
+    if (dir == nullptr) return make_error("list cgroup processes: no cgroup v1 hierarchy");
+    return sorted_pids(*dir);
+  }
+};
+
+// v1 controllers from their v1 mounts; the cgroup2 mount (hugetlb here) holds
+// the same leaf so that v2-only controllers can be configured there later.
+class HybridManager final : public V1Manager {
+ public:
+  using V1Manager::V1Manager;
+};
+
+bool uses(Mode mode, const Hierarchy& h) {
+  switch (mode) {
+    case Mode::kV1: return !h.v2;
+    case Mode::kV2: return h.v2;
+    case Mode::kHybrid: return true;
+  }
+  return false;
+}
+
+Result<std::unique_ptr<Manager>> build(Mode mode, std::vector<CgroupDir> dirs) {
+  if (dirs.empty()) return make_error(std::string("cgroup: no ") + mode_name(mode) + " hierarchy");
+  std::unique_ptr<Manager> m;
+  switch (mode) {
+    case Mode::kV1: m = std::make_unique<V1Manager>(mode, std::move(dirs)); break;
+    case Mode::kV2: m = std::make_unique<V2Manager>(mode, std::move(dirs)); break;
+    case Mode::kHybrid: m = std::make_unique<HybridManager>(mode, std::move(dirs)); break;
+  }
+  return m;
+}
+
+Result<Mode> mode_from_name(const std::string& name) {
+  for (Mode m : {Mode::kV1, Mode::kV2, Mode::kHybrid})
+    if (name == mode_name(m)) return m;
+  return make_error("unknown mode \"" + name + "\"");
+}
+
+Result<std::unique_ptr<Manager>> restore_json(const nlohmann::json& j) {
+  if (!j.is_object() || j.value("version", 0) != kStateVersion || !j.contains("dirs") ||
+      !j["dirs"].is_array() || !j.contains("mode") || !j["mode"].is_string()) {
+    return make_error("unexpected format");
+  }
+  auto mode = mode_from_name(j["mode"].get<std::string>());
+  if (!mode) return std::move(mode).error();
+  std::vector<CgroupDir> dirs;
+  for (const auto& d : j["dirs"]) {
+    auto dir = CgroupDir::from_json(d);
+    if (!dir) return std::move(dir).error();
+    dirs.push_back(std::move(dir).value());
+  }
+  return build(*mode, std::move(dirs));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Manager>> make_manager(const Layout& layout,
+                                              const std::optional<std::string>& cgroups_path,
+                                              const std::string& id) {
+  auto path = parse_cgroups_path(cgroups_path, id);
+  if (!path) return std::move(path).error();
+  // The default "/nsbox/<id>" is nsbox's own: destroy may remove every level.
+  int owned = path->is_default ? static_cast<int>(path->parts.size()) : 1;
+  std::vector<CgroupDir> dirs;
+  for (const auto& h : layout.hierarchies) {
+    if (!uses(layout.mode, h)) continue;
+    auto rel = path_below_mount(h, *path);
+    if (!rel) return std::move(rel).error();
+    dirs.emplace_back(h, *rel, owned);
+  }
+  return build(layout.mode, std::move(dirs));
+}
+
+Result<std::unique_ptr<Manager>> restore_manager(const std::string& serialized) {
+  auto j = nlohmann::json::parse(serialized, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return make_error("cgroup state: invalid JSON");
+  try {
+    auto m = restore_json(j);
+    if (!m) return std::move(m).error().wrap("cgroup state");
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(std::string("cgroup state: ") + e.what());
+  }
+}
+
+}  // namespace nsbox::cgroup

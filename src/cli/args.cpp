@@ -1,0 +1,79 @@
+#include "cli/args.h"
+
+#include <cstdio>
+
+#include "common/log.h"
+
+namespace nsbox::cli {
+
+namespace {
+
+const Flag* find_flag(const std::vector<Flag>& flags, const std::string& name, bool is_short) {
+  for (const auto& f : flags) {
+    if ((is_short ? f.short_name : f.name) == name) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<Parsed> parse_flags(const std::vector<std::string>& args, const std::vector<Flag>& flags) {
+  Parsed p;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      p.positionals.insert(p.positionals.end(), args.begin() + static_cast<long>(i) + 1, args.end());
+      break;
+    }
+    if (a.size() < 2 || a[0] != '-') {
+      p.positionals.push_back(a);
+      continue;
+    }
+    bool is_short = a[1] != '-';
+    std::string body = a.substr(is_short ? 1 : 2);
+    std::optional<std::string> inline_value;
+    if (auto eq = body.find('='); eq != std::string::npos) {
+      inline_value = body.substr(eq + 1);
+      body = body.substr(0, eq);
+    }
+    const Flag* f = find_flag(flags, body, is_short);
+    if (f == nullptr) return make_error("unknown flag: " + a);
+    if (!f->takes_value) {
+      p.values[f->name] = inline_value.value_or("true");
+      continue;
+    }
+    if (inline_value) {
+      p.values[f->name] = *inline_value;
+    } else if (i + 1 < args.size()) {
+      p.values[f->name] = args[++i];
+    } else {
+      return make_error("flag needs an argument: " + a);
+    }
+  }
+  return p;
+}
+
+Result<bool> flag_bool(const Parsed& p, const std::string& name) {
+  std::string v = p.get(name, "false");
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0") return false;
+  return make_error("--" + name + ": expected true or false, got \"" + v + "\"");
+}
+
+void print_help(const Command& c) {
+  std::printf("Usage: nsbox %s\n\n%s\n", c.usage, c.summary);
+  if (c.flags.empty()) return;
+  std::printf("\nOptions:\n");
+  for (const auto& f : c.flags) {
+    std::string names = (f.short_name.empty() ? "    " : "-" + f.short_name + ", ") + "--" + f.name;
+    if (f.takes_value) names += " VALUE";
+    std::printf("  %-28s %s\n", names.c_str(), f.help.c_str());
+  }
+}
+
+int fail(const Error& e) {
+  log::error(e.msg);
+  return 1;
+}
+
+}  // namespace nsbox::cli

@@ -1,0 +1,56 @@
+// Command-line parsing shared by every verb: runc-style flags
+// (--name VALUE, --name=VALUE, -n VALUE, booleans), flags and positionals
+// in any order, "--" ends the flags.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "container/container.h"
+
+namespace nsbox::cli {
+
+struct Flag {
+  std::string name;        // long name without dashes
+  std::string short_name;  // one letter, or empty
+  bool takes_value = false;
+  std::string help;
+};
+
+struct Parsed {
+  std::map<std::string, std::string> values;  // long name -> value ("true" for booleans)
+  std::vector<std::string> positionals;
+  bool has(const std::string& n) const { return values.count(n) != 0; }
+  std::string get(const std::string& n, const std::string& def = {}) const {
+    auto it = values.find(n);
+    return it == values.end() ? def : it->second;
+  }
+};
+
+Result<Parsed> parse_flags(const std::vector<std::string>& args, const std::vector<Flag>& flags);
+// A boolean flag given as --flag, --flag=true/false.
+Result<bool> flag_bool(const Parsed& p, const std::string& name);
+
+struct Global {
+  container::Runtime rt;
+};
+
+struct Command {
+  const char* name;
+  const char* usage;    // "create [OPTIONS] ID"
+  const char* summary;
+  std::vector<Flag> flags;
+  int (*run)(const Global& g, const Parsed& p);
+  size_t min_args = 0;
+  size_t max_args = 0;
+};
+
+const std::vector<Command>& commands();
+void print_help(const Command& c);
+// Print "nsbox: msg" (and the JSON log line) and return exit code 1.
+int fail(const Error& e);
+
+}  // namespace nsbox::cli

@@ -1,0 +1,14 @@
+// The verb table: one entry per file in src/cli/.
+#include "cli/commands.h"
+
+namespace nsbox::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> kCommands = {
+      spec_command(),  create_command(), start_command(),  run_command(),
+      state_command(), kill_command(),   delete_command(), list_command(),
+  };
+  return kCommands;
+}
+
+}  // namespace nsbox::cli

@@ -1,0 +1,20 @@
+#pragma once
+
+#include "cli/args.h"
+
+namespace nsbox::cli {
+
+Command spec_command();
+Command create_command();
+Command start_command();
+Command run_command();
+Command state_command();
+Command kill_command();
+Command delete_command();
+Command list_command();
+
+// Flags shared by create and run.
+std::vector<Flag> create_flags();
+Result<container::CreateOptions> create_options(const Parsed& p);
+
+}  // namespace nsbox::cli

@@ -1,0 +1,474 @@
+#include "container/container.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "cgroup/cgroup.h"
+#include "common/log.h"
+#include "common/syscalls.h"
+#include "common/util.h"
+#include "container/hooks.h"
+#include "ns/namespaces.h"
+#include "process/spawn.h"
+#include "security/capabilities.h"
+#include "security/oom.h"
+#include "security/rlimits.h"
+#include "spec/config.h"
+
+namespace nsbox::container {
+
+using nlohmann::json;
+
+namespace {
+
+const std::vector<spec::Hook>& hooks_of(const spec::Config& cfg,
+                                        std::vector<spec::Hook> spec::Hooks::*list) {
+  static const std::vector<spec::Hook> kNone;
+  return cfg.hooks ? (*cfg.hooks).*list : kNone;
+}
+
+bool alive_with_start_time(pid_t pid, unsigned long long start_time) {
+  if (pid <= 0) return false;
+  std::string stat;
+  auto s = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!s) return false;
+  size_t p = s->rfind(')');
+  if (p == std::string::npos || p + 2 >= s->size()) return false;
+  char st = (*s)[p + 2];
+  if (st == 'Z' || st == 'X') return false;  // exited, not yet reaped
+  return proc_start_time(pid) == start_time;
+}
+
+// Recomputed from /proc every time: an init that died, or whose pid was
+// recycled, while no nsbox ran is `stopped`.
+std::string compute_status(const ContainerDir& dir, const Record& r) {
+  if (r.status == "creating") return alive_with_start_time(r.pid, r.start_time) ? "creating" : "stopped";
+  if (!alive_with_start_time(r.pid, r.start_time)) return "stopped";
+  return dir.has_start_socket() ? "created" : "running";
+}
+
+State to_state(const Record& r, const std::string& status) {
+  State s;
+  s.id = r.id;
+  s.status = status;
+  s.pid = status == "stopped" ? 0 : r.pid;
+  s.bundle = r.bundle;
+  s.rootfs = r.rootfs;
+  s.created = r.created;
+  s.annotations = r.annotations;
+  return s;
+}
+
+std::string hook_state_json(const Record& r, const std::string& status) {
+  json j = {{"ociVersion", "1.3.0"}, {"id", r.id}, {"status", status}, {"bundle", r.bundle}};
+  if (status != "stopped" && r.pid > 0) j["pid"] = r.pid;
+  if (!r.annotations.empty()) j["annotations"] = r.annotations;
+  return j.dump();
+}
+
+Result<UniqueFd> listen_start_socket(const ContainerDir& dir) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return sys_error("socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = dir.start_socket_path();
+  if (path.size() >= sizeof addr.sun_path) return make_error("start socket path too long");
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    return sys_error("bind start socket");
+  }
+  if (::listen(fd.get(), 4) < 0) return sys_error("listen start socket");
+  return fd;
+}
+
+Result<UniqueFd> connect_start_socket(const ContainerDir& dir) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return sys_error("socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = dir.start_socket_path();
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    return sys_error("connect to container init");
+  }
+  return fd;
+}
+
+Status require_mount_ns(const spec::Config& cfg) {
+  if (!cfg.linux_ || !cfg.linux_->has_ns(spec::NsType::kMount)) {
+    return make_error("linux.namespaces: a mount namespace is required");
+  }
+  if (!cfg.process) return make_error("process: required by create");
+  return {};
+}
+
+struct Prepared {
+  spec::Config cfg;
+  std::string config_text;
+  std::string bundle;
+  std::string rootfs;
+  security::CapSets caps;
+  ns::Plan plan;
+};
+
+// Everything that can fail before anything is created on the host.
+Result<Prepared> prepare(const CreateOptions& opt) {
+  Prepared p;
+  char real[PATH_MAX];
+  if (::realpath(opt.bundle.c_str(), real) == nullptr) return sys_error("bundle " + opt.bundle);
+  p.bundle = real;
+  auto text = read_file(p.bundle + "/config.json");
+  if (!text) return std::move(text).error().wrap("bundle " + p.bundle);
+  p.config_text = std::move(*text);
+  auto cfg = spec::parse_config(p.config_text);
+  if (!cfg) return std::move(cfg).error();
+  p.cfg = std::move(*cfg);
+  NSBOX_TRY(spec::validate_config(p.cfg));
+  NSBOX_TRY(require_mount_ns(p.cfg));
+  std::string root = p.cfg.root.path;
+  if (root.empty() || root[0] != '/') root = p.bundle + "/" + root;
+  if (::realpath(root.c_str(), real) == nullptr) return sys_error("root.path " + p.cfg.root.path);
+  struct stat st {};
+  if (::stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    return make_error("root.path " + p.cfg.root.path + ": not a directory");
+  }
+  p.rootfs = real;
+  const auto& proc = *p.cfg.process;
+  if (proc.capabilities) {
+    std::vector<std::string> warnings;
+    p.caps = security::resolve_caps(*proc.capabilities, &warnings);
+    for (const auto& w : warnings) log::warn(w);
+  } else {
+    auto cur = security::current_caps();
+    if (!cur) return std::move(cur).error();
+    p.caps = *cur;
+  }
+  NSBOX_TRY(security::check_rlimits(proc.rlimits));
+  auto plan = ns::plan(p.cfg);
+  if (!plan) return std::move(plan).error();
+  p.plan = std::move(*plan);
+  return p;
+}
+
+// Undo a partly created container: used on every create failure path.
+struct CreateGuard {
+  ContainerDir* dir;
+  std::unique_ptr<cgroup::Manager>* cg;
+  bool armed = true;
+  ~CreateGuard() {
+    if (!armed) return;
+    if (*cg) (void)(*cg)->destroy();
+    (void)dir->destroy();
+  }
+};
+
+Status write_pid_file(const std::string& path, pid_t pid) {
+  if (path.empty()) return {};
+  std::string abs = clean_path(path);
+  return write_file_atomic(abs, std::to_string(pid), 0644);
+}
+
+Status signal_pid(pid_t pid, unsigned long long start_time, int sig) {
+  UniqueFd pidfd(sys::pidfd_open(pid, 0));
+  if (!pidfd || proc_start_time(pid) != start_time) return make_error("container not running");
+  if (sys::pidfd_send_signal(pidfd.get(), sig, nullptr, 0) < 0) return sys_error("kill");
+  return {};
+}
+
+Status signal_all(const Record& r, int sig) {
+  if (r.cgroup.empty()) return signal_pid(r.pid, r.start_time, sig);
+  auto cg = cgroup::restore_manager(r.cgroup);
+  if (!cg) return std::move(cg).error();
+  auto pids = (*cg)->pids();
+  if (!pids) return std::move(pids).error();
+  for (pid_t p : *pids) ::kill(p, sig);
+  return {};
+}
+
+// Kill everything and wait for the init to be gone.
+void kill_everything(const Record& r) {
+  (void)signal_all(r, SIGKILL);
+  if (alive_with_start_time(r.pid, r.start_time)) process::kill_and_wait(r.pid);
+}
+
+Status destroy(ContainerDir& dir, const Record& r) {
+  kill_everything(r);
+  Status result;
+  if (!r.cgroup.empty()) {
+    auto cg = cgroup::restore_manager(r.cgroup);
+    if (cg) {
+      if (auto d = (*cg)->destroy(); !d) result = std::move(d).error();
+    } else {
+      result = std::move(cg).error();
+    }
+  }
+  auto cfg_text = dir.load_config();
+  if (cfg_text) {
+    auto cfg = spec::parse_config(*cfg_text);
+    if (cfg) {
+      for (const auto& w :
+           run_hooks_warn(hooks_of(*cfg, &spec::Hooks::poststop), hook_state_json(r, "stopped"), "poststop")) {
+        log::warn(w);
+      }
+    }
+  }
+  if (auto d = dir.destroy(); !d && result.ok()) result = std::move(d).error();
+  return result;
+}
+
+Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions& opt) {
+  std::unique_ptr<cgroup::Manager> cg;
+  CreateGuard guard{&dir, &cg};
+  Record rec;
+  rec.id = opt.id;
+  rec.bundle = p.bundle;
+  rec.rootfs = p.rootfs;
+  rec.created = now_rfc3339();
+  rec.status = "creating";
+  rec.annotations = p.cfg.annotations;
+  rec.own_pid_ns = p.plan.new_pid;
+  NSBOX_TRY(dir.save_config(p.config_text));
+
+  auto layout = cgroup::probe();
+  if (!layout) return std::move(layout).error();
+  const auto& lx = *p.cfg.linux_;
+  auto mgr = cgroup::make_manager(*layout, lx.cgroups_path, opt.id);
+  if (!mgr) return std::move(mgr).error();
+  cg = std::move(*mgr);
+  rec.cgroup = cg->serialize();
+  NSBOX_TRY(dir.save(rec));  // a crash from here on is cleaned by delete
+  NSBOX_TRY(cg->create());
+  static const std::vector<spec::DeviceRule> kNoRules;
+  NSBOX_TRY(cg->apply_devices(lx.resources ? lx.resources->devices : kNoRules, lx.devices));
+  auto leaf = cg->open_v2_leaf();
+  if (!leaf) return std::move(leaf).error();
+  auto listen_fd = listen_start_socket(dir);
+  if (!listen_fd) return std::move(listen_fd).error();
+
+  sigset_t orig;
+  ::sigprocmask(SIG_SETMASK, nullptr, &orig);
+  process::InitContext ctx;
+  ctx.cfg = &p.cfg;
+  ctx.plan = &p.plan;
+  ctx.rootfs = p.rootfs;
+  ctx.bundle = p.bundle;
+  ctx.id = opt.id;
+  ctx.rootfs_opts.no_pivot = opt.no_pivot;
+  ctx.rootfs_opts.in_user_ns = p.plan.new_user || !p.plan.joins.empty();
+  ctx.caps = p.caps;
+  ctx.start_listen_fd = listen_fd->get();
+  ctx.orig_sigmask = opt.sigmask != nullptr ? opt.sigmask : &orig;
+
+  process::SpawnCallbacks cb;
+  cb.on_pid = [&](pid_t pid) -> Status {
+    rec.pid = pid;
+    rec.start_time = proc_start_time(pid);
+    NSBOX_TRY(dir.save(rec));
+    if (!leaf->valid()) NSBOX_TRY(cg->add_process(pid));
+    if (p.cfg.process->oom_score_adj) {
+      NSBOX_TRY(security::set_oom_score_adj(pid, *p.cfg.process->oom_score_adj));
+    }
+    return {};
+  };
+  cb.on_namespaces_ready = [&](pid_t) -> Status {
+    std::string st = hook_state_json(rec, "creating");
+    NSBOX_TRY(run_hooks(hooks_of(p.cfg, &spec::Hooks::prestart), st, "prestart"));
+    return run_hooks(hooks_of(p.cfg, &spec::Hooks::create_runtime), st, "createRuntime");
+  };
+  cb.on_warning = [](const std::string& w) { log::warn(w); };
+  auto spawned = process::spawn_init(ctx, leaf->valid() ? leaf->get() : -1, cb);
+  if (!spawned) return std::move(spawned).error();
+  listen_fd->reset();
+  auto finish = [&]() -> Status {
+    rec.status = "created";
+    NSBOX_TRY(dir.save(rec));
+    return write_pid_file(opt.pid_file, spawned->pid);
+  };
+  if (auto r = finish(); !r) {
+    process::kill_and_wait(spawned->pid);
+    return std::move(r).error();
+  }
+  guard.armed = false;
+  return spawned->pid;
+}
+
+}  // namespace
+
+std::string state_json(const State& s, bool pretty) {
+  json j = {{"ociVersion", "1.3.0"}, {"id", s.id},         {"pid", s.pid},
+            {"status", s.status},    {"bundle", s.bundle}, {"rootfs", s.rootfs},
+            {"created", s.created},  {"owner", ""}};
+  if (!s.annotations.empty()) j["annotations"] = s.annotations;
+  return pretty ? j.dump(2) : j.dump();
+}
+
+Result<pid_t> create(const Runtime& rt, const CreateOptions& opt) {
+  NSBOX_TRY(validate_id(opt.id));
+  auto p = prepare(opt);
+  if (!p) return std::move(p).error();
+  Store store(rt.root);
+  auto dir = store.create(opt.id);
+  if (!dir) return std::move(dir).error();
+  return create_locked(*dir, *p, opt);
+}
+
+Status start(const Runtime& rt, const std::string& id) {
+  Store store(rt.root);
+  auto dir = store.open(id);
+  if (!dir) return std::move(dir).error();
+  auto rec = dir->load();
+  if (!rec) return std::move(rec).error();
+  std::string status = compute_status(*dir, *rec);
+  if (status != "created") {
+    return make_error("cannot start a container that is " + status + " (only a created one)");
+  }
+  auto conn = connect_start_socket(*dir);
+  if (!conn) return std::move(conn).error();
+  dir->remove_start_socket();
+  NSBOX_TRY(write_all(conn->get(), "start"));
+  auto reply = read_all(conn->get());
+  if (!reply) return std::move(reply).error();
+  if (!reply->empty()) return make_error(*reply);
+  rec->status = "running";
+  NSBOX_TRY(dir->save(*rec));
+  auto cfg_text = dir->load_config();
+  if (!cfg_text) return std::move(cfg_text).error();
+  auto cfg = spec::parse_config(*cfg_text);
+  if (!cfg) return std::move(cfg).error();
+  auto r = run_hooks(hooks_of(*cfg, &spec::Hooks::poststart), hook_state_json(*rec, "running"),
+                     "poststart");
+  if (!r) kill_everything(*rec);
+  return r;
+}
+
+Result<State> state(const Runtime& rt, const std::string& id) {
+  Store store(rt.root);
+  auto dir = store.open(id, false);
+  if (!dir) return std::move(dir).error();
+  auto rec = dir->load();
+  if (!rec) return std::move(rec).error();
+  return to_state(*rec, compute_status(*dir, *rec));
+}
+
+Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
+  Store store(rt.root);
+  auto dir = store.open(id, false);
+  if (!dir) return std::move(dir).error();
+  auto rec = dir->load();
+  if (!rec) return std::move(rec).error();
+  std::string status = compute_status(*dir, *rec);
+  if (status != "created" && status != "running") {
+    if (all) return {};
+    return make_error("container not running");
+  }
+  if (all) return signal_all(*rec, sig);
+  return signal_pid(rec->pid, rec->start_time, sig);
+}
+
+Status remove(const Runtime& rt, const std::string& id, bool force) {
+  Store store(rt.root);
+  auto dir = store.open(id);
+  if (!dir) {
+    if (force && dir.error().code == ENOENT) {
+      // Unknown ID, or the leftovers of a create that crashed before its record.
+      if (validate_id(id)) (void)remove_tree(rt.root + "/" + id);
+      return {};
+    }
+    return std::move(dir).error();
+  }
+  auto rec = dir->load();
+  if (!rec) return std::move(rec).error();
+  std::string status = compute_status(*dir, *rec);
+  if (status == "running" && !force) {
+    return make_error("cannot delete container " + id + " that is not stopped: running (use --force)");
+  }
+  return destroy(*dir, *rec);
+}
+
+Result<std::vector<State>> list(const Runtime& rt) {
+  Store store(rt.root);
+  auto ids = store.list();
+  if (!ids) return std::move(ids).error();
+  std::vector<State> out;
+  for (const auto& id : *ids) {
+    auto s = state(rt, id);
+    if (s) out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+namespace {
+
+// Wait for the init while forwarding signals; returns the shell status.
+int wait_forwarding(pid_t init, int sigfd) {
+  UniqueFd pidfd(sys::pidfd_open(init, 0));
+  for (;;) {
+    signalfd_siginfo si{};
+    ssize_t n = ::read(sigfd, &si, sizeof si);
+    if (n != sizeof si) {
+      if (n < 0 && errno == EINTR) continue;
+      return 255;
+    }
+    int sig = static_cast<int>(si.ssi_signo);
+    if (sig != SIGCHLD) {
+      if (sig != SIGWINCH && sig != SIGURG) {
+        (void)sys::pidfd_send_signal(pidfd.get(), sig, nullptr, 0);
+      }
+      continue;
+    }
+    // We are a subreaper: reap every orphan, note the init's status.
+    for (;;) {
+      int status = 0;
+      pid_t p = ::waitpid(-1, &status, WNOHANG);
+      if (p <= 0) break;
+      if (p != init) continue;
+      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+      return WEXITSTATUS(status);
+    }
+  }
+}
+
+}  // namespace
+
+Result<int> run(const Runtime& rt, const CreateOptions& opt, bool detach) {
+  if (detach) {
+    auto pid = create(rt, opt);
+    if (!pid) return std::move(pid).error();
+    if (auto s = start(rt, opt.id); !s) {
+      (void)remove(rt, opt.id, true);
+      return std::move(s).error();
+    }
+    return 0;
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  sigset_t all, orig;
+  sigfillset(&all);
+  for (int s : {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) sigdelset(&all, s);
+  ::sigprocmask(SIG_BLOCK, &all, &orig);
+  UniqueFd sigfd(::signalfd(-1, &all, SFD_CLOEXEC));
+  if (!sigfd) return sys_error("signalfd");
+  CreateOptions o = opt;
+  o.sigmask = &orig;
+  auto pid = create(rt, o);
+  if (!pid) return std::move(pid).error();
+  if (auto s = start(rt, opt.id); !s) {
+    (void)remove(rt, opt.id, true);
+    return std::move(s).error();
+  }
+  int status = wait_forwarding(*pid, sigfd.get());
+  if (auto d = remove(rt, opt.id, true); !d) log::warn(d.error().msg);
+  ::sigprocmask(SIG_SETMASK, &orig, nullptr);
+  return status;
+}
+
+}  // namespace nsbox::container

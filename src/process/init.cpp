@@ -1,0 +1,255 @@
+#include "process/init.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/util.h"
+#include "container/hooks.h"
+#include "security/rlimits.h"
+#include "security/user.h"
+
+namespace nsbox::process {
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+[[noreturn]] void fail(Channel& chan, const Error& e) {
+  (void)chan.send(Msg::kError, e.msg);
+  ::_exit(1);
+}
+
+Status step(Channel& chan, Msg announce) {
+  NSBOX_TRY(chan.send(announce));
+  return chan.expect(Msg::kContinue);
+}
+
+void reset_signals(const sigset_t* mask) {
+  struct sigaction sa {};
+  sa.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; ++s) ::sigaction(s, &sa, nullptr);
+  if (mask != nullptr) ::sigprocmask(SIG_SETMASK, mask, nullptr);
+}
+
+// While our own code is pid 1 waiting for `start`, a signal from outside the
+// PID namespace is only delivered when handled: exit as the default would.
+void on_terminate(int sig) { ::_exit(128 + sig); }
+void handle_termination_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_terminate;
+  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM}) {
+    ::sigaction(s, &sa, nullptr);
+  }
+}
+
+Status become_root_in_userns() {
+  // Root of the new user namespace, so that files we create are owned by a
+  // mapped id. An unmapped 0 is not an error: the user switch comes later.
+  if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_error("setresgid(0)");
+  if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_error("setresuid(0)");
+  return {};
+}
+
+// Staged mode: join, then create the user namespace, then the rest. Returns
+// in the process that goes on as init (after a fork for a new PID namespace).
+Status enter_namespaces_staged(InitContext& ctx) {
+  const auto& p = *ctx.plan;
+  NSBOX_TRY(ns::join(p, true));
+  NSBOX_TRY(ns::join(p, false));
+  if (p.new_user) {
+    if (::unshare(CLONE_NEWUSER) < 0) return sys_error("unshare user namespace");
+    NSBOX_TRY(step(*ctx.chan, Msg::kNeedIdMaps));
+  }
+  if (p.new_user || !p.joins.empty()) NSBOX_TRY(become_root_in_userns());
+  if (p.unshare_flags != 0 && ::unshare(p.unshare_flags) < 0) return sys_error("unshare namespaces");
+  if (!p.new_pid) return {};
+  if (::unshare(CLONE_NEWPID) < 0) return sys_error("unshare pid namespace");
+  pid_t child = ::fork();
+  if (child < 0) return sys_error("fork into pid namespace");
+  if (child > 0) ::_exit(0);  // the parent learns the init's pid from kHello
+  return {};
+}
+
+Status enter_namespaces(InitContext& ctx) {
+  const auto& p = *ctx.plan;
+  if (p.staged) {
+    NSBOX_TRY(enter_namespaces_staged(ctx));
+  } else {
+    if (p.new_user) {
+      NSBOX_TRY(step(*ctx.chan, Msg::kNeedIdMaps));
+      NSBOX_TRY(become_root_in_userns());
+    }
+    NSBOX_TRY(ns::join(p, false));
+  }
+  if (p.new_time) NSBOX_TRY(ns::enter_new_time_ns(*ctx.cfg->linux_));
+  // Staged mode: the parent learns our pid from the credentials.
+  NSBOX_TRY(ctx.chan->send(Msg::kHello, {}, p.staged));
+  return ctx.chan->expect(Msg::kContinue);
+}
+
+std::string hook_state(const InitContext& ctx, const char* status) {
+  nlohmann::json j = {{"ociVersion", "1.3.0"}, {"id", ctx.id},       {"status", status},
+                      {"pid", ::getpid()},     {"bundle", ctx.bundle}};
+  if (!ctx.cfg->annotations.empty()) j["annotations"] = ctx.cfg->annotations;
+  return j.dump();
+}
+
+const std::vector<spec::Hook>& hooks_of(const InitContext& ctx,
+                                        std::vector<spec::Hook> spec::Hooks::*list) {
+  static const std::vector<spec::Hook> kNone;
+  return ctx.cfg->hooks ? (*ctx.cfg->hooks).*list : kNone;
+}
+
+Status apply_sysctls(const spec::Linux& lx) {
+  for (const auto& [key, value] : lx.sysctl) {
+    std::string path = "/proc/sys/" + key;
+    for (size_t i = 10; i < path.size(); ++i) {
+      if (path[i] == '.') path[i] = '/';
+    }
+    NSBOX_TRY_CTX(write_file(path, value), "linux.sysctl.\"" + key + "\"");
+  }
+  return {};
+}
+
+Status apply_names(const spec::Config& cfg) {
+  if (cfg.has_hostname && ::sethostname(cfg.hostname.data(), cfg.hostname.size()) < 0) {
+    return sys_error("hostname: sethostname");
+  }
+  if (cfg.has_domainname && ::setdomainname(cfg.domainname.data(), cfg.domainname.size()) < 0) {
+    return sys_error("domainname: setdomainname");
+  }
+  return {};
+}
+
+Status enter_cwd(const spec::Process& proc) {
+  if (::chdir(proc.cwd.c_str()) == 0) return {};
+  // runc creates a missing working directory.
+  NSBOX_TRY_CTX(mkdir_p(proc.cwd, 0755), "process.cwd");
+  if (::chdir(proc.cwd.c_str()) < 0) return sys_error("process.cwd: chdir " + proc.cwd);
+  return {};
+}
+
+// Everything from the new namespaces to "created".
+Status setup(InitContext& ctx, std::string* exe) {
+  const auto& cfg = *ctx.cfg;
+  NSBOX_TRY(enter_namespaces(ctx));
+  NSBOX_TRY(step(*ctx.chan, Msg::kNamespacesReady));
+  // Relative bind sources and root.path are relative to the bundle.
+  if (::chdir(ctx.bundle.c_str()) < 0) return sys_error("chdir " + ctx.bundle);
+  NSBOX_TRY(rootfs::prepare(cfg, ctx.rootfs, ctx.rootfs_opts));
+  NSBOX_TRY(container::run_hooks(hooks_of(ctx, &spec::Hooks::create_container),
+                                 hook_state(ctx, "creating"), "createContainer"));
+  NSBOX_TRY(rootfs::enter(cfg, ctx.rootfs_opts));
+  if (cfg.linux_) NSBOX_TRY(apply_sysctls(*cfg.linux_));
+  NSBOX_TRY(apply_names(cfg));
+  const auto& proc = *cfg.process;
+  NSBOX_TRY(enter_cwd(proc));
+  auto path = find_executable(proc.args[0], proc.env);
+  if (!path) return std::move(path).error();
+  *exe = std::move(*path);
+  return {};
+}
+
+std::vector<char*> cstrings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (auto& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// After `start`: the last steps, then exec. Returns only on failure.
+Error start_and_exec(InitContext& ctx, const std::string& exe) {
+  const auto& proc = *ctx.cfg->process;
+  auto r = container::run_hooks(hooks_of(ctx, &spec::Hooks::start_container),
+                                hook_state(ctx, "created"), "startContainer");
+  if (!r) return std::move(r).error();
+  if (auto rl = security::apply_rlimits(proc.rlimits); !rl) return std::move(rl).error();
+  if (auto u = security::switch_user(proc.user, ctx.caps); !u) return std::move(u).error();
+  if (proc.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    return sys_error("process.noNewPrivileges");
+  }
+  std::vector<std::string> args = proc.args;
+  std::vector<std::string> env = proc.env;
+  auto argv = cstrings(args);
+  auto envp = cstrings(env);
+  reset_signals(ctx.orig_sigmask);
+  ::execve(exe.c_str(), argv.data(), envp.data());
+  return sys_error("exec " + exe);
+}
+
+// Wait for `start` on the listening socket, then exec.
+[[noreturn]] void wait_for_start(InitContext& ctx, const std::string& exe) {
+  for (;;) {
+    int conn = ::accept4(ctx.start_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) {
+      if (errno == EINTR) continue;
+      ::_exit(1);
+    }
+    char buf[16];
+    ssize_t n = ::read(conn, buf, sizeof buf);
+    if (n <= 0 || std::string_view(buf, static_cast<size_t>(n)).substr(0, 5) != "start") {
+      ::close(conn);
+      continue;
+    }
+    ::close(ctx.start_listen_fd);
+    Error e = start_and_exec(ctx, exe);
+    (void)write_all(conn, e.msg);
+    ::_exit(1);
+  }
+}
+
+}  // namespace
+
+Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env) {
+  auto check = [](const std::string& p) -> Status {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) < 0) return sys_error("exec \"" + p + "\"");
+    if (S_ISDIR(st.st_mode)) return make_error("exec \"" + p + "\": is a directory", EISDIR);
+    if (::access(p.c_str(), X_OK) < 0) return sys_error("exec \"" + p + "\"");
+    return {};
+  };
+  if (arg0.find('/') != std::string::npos) {
+    NSBOX_TRY(check(arg0));
+    return arg0;
+  }
+  std::string path = kDefaultPath;
+  for (const auto& e : env) {
+    if (starts_with(e, "PATH=")) path = e.substr(5);
+  }
+  Error denied;
+  for (const auto& dir : split(path, ':')) {
+    std::string cand = (dir.empty() ? "." : dir) + "/" + arg0;
+    auto r = check(cand);
+    if (r) return cand;
+    if (r.error().code == EACCES) denied = r.error();
+  }
+  if (denied.code == EACCES) return denied;
+  return make_error("exec: \"" + arg0 + "\": executable file not found in $PATH", ENOENT);
+}
+
+void container_init(InitContext& ctx) {
+  // No host fd but ours reaches the container: mark everything above stdio
+  // close-on-exec (the sync channel and start socket already are).
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  reset_signals(ctx.orig_sigmask);
+  Channel& chan = *ctx.chan;
+  std::string exe;
+  if (auto r = setup(ctx, &exe); !r) fail(chan, r.error());
+  handle_termination_signals();
+  if (auto r = chan.send(Msg::kCreated); !r) ::_exit(1);
+  chan.close();
+  wait_for_start(ctx, exe);
+}
+
+}  // namespace nsbox::process

@@ -1,0 +1,38 @@
+// The container init: what runs in the cloned child, from the first
+// instruction after clone3() to the execve() of the user's program.
+//
+// Child side of the protocol in process/sync.h. Everything here returns
+// errors as values; a failure is reported to the parent as kError and the
+// child exits. It never returns.
+#pragma once
+
+#include <string>
+
+#include "ns/namespaces.h"
+#include "process/sync.h"
+#include "rootfs/rootfs.h"
+#include "security/capabilities.h"
+#include "spec/config.h"
+
+namespace nsbox::process {
+
+struct InitContext {
+  const spec::Config* cfg = nullptr;
+  const ns::Plan* plan = nullptr;
+  std::string rootfs;          // absolute path on the host
+  std::string bundle;          // absolute, for hook state
+  std::string id;
+  rootfs::Options rootfs_opts;
+  security::CapSets caps;
+  Channel* chan = nullptr;     // child end
+  int start_listen_fd = -1;    // accept()s the `start` request
+  const sigset_t* orig_sigmask = nullptr;
+};
+
+[[noreturn]] void container_init(InitContext& ctx);
+
+// Find the executable for args[0] the way execvp does, with PATH from env
+// (exported for tests). Relative to the current root and cwd.
+Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env);
+
+}  // namespace nsbox::process

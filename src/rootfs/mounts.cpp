@@ -1,0 +1,130 @@
+// cfg.mounts entries: targets resolved in-root, mounted via /proc/self/fd/N.
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <string_view>
+
+#include "common/util.h"
+#include "rootfs/internal.h"
+
+namespace nsbox::rootfs::detail {
+namespace {
+
+// Entries under /proc that may be mount targets (lxcfs-style emulation; runc).
+constexpr std::string_view kProcAllowed[] = {
+    "/proc/cpuinfo",      "/proc/diskstats",   "/proc/meminfo",         "/proc/stat",
+    "/proc/swaps",        "/proc/uptime",      "/proc/loadavg",         "/proc/slabinfo",
+    "/proc/pressure/cpu", "/proc/pressure/io", "/proc/pressure/memory", "/proc/sys/kernel/ns_last_pid",
+};
+
+bool is_procfs(int fd) {
+  struct statfs sf {};
+  return fd >= 0 && ::fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+// /proc itself only takes a procfs (fresh or bound); below it only the allow list.
+Status check_proc_dest(const std::string& path, const MountReq& req, bool bind, int src_fd) {
+  if (path != "/proc" && !starts_with(path, "/proc/")) return {};
+  if (path == "/proc") {
+    if (bind ? is_procfs(src_fd) : req.fstype == "proc") return {};
+    return make_error("\"" + path + "\" cannot be mounted because it is not of type proc");
+  }
+  for (auto ok : kProcAllowed) {
+    if (path == ok) return {};
+  }
+  return make_error("\"" + path + "\" cannot be mounted because it is inside /proc");
+}
+
+struct Target {
+  UniqueFd fd;
+  std::string resolved;  // in-container path after symlink resolution
+};
+
+// Create (directory or empty file) and resolve the mount target in-root.
+Result<Target> make_target(const Ctx& ctx, const MountReq& req, bool dir, bool bind, int src_fd) {
+  NSBOX_TRY(check_proc_dest(req.dest, req, bind, src_fd));
+  auto fd = dir ? mkdir_all_in_root(ctx.rootfd, req.dest, 0755)
+                : create_file_in_root(ctx.rootfd, req.dest, 0644);
+  if (!fd) return std::move(fd).error();
+  auto where = path_in_root(fd->get(), ctx.root_real);
+  if (!where) return std::move(where).error().wrap("destination \"" + req.dest + "\"");
+  if (*where != req.dest) NSBOX_TRY(check_proc_dest(*where, req, bind, src_fd));
+  return Target{std::move(fd).value(), std::move(where).value()};
+}
+
+// After the mount: bind remount with flags (when non-zero), propagation, and
+// the recursive attributes (when requested now).
+Status finish_mount(const Ctx& ctx, const MountReq& req, unsigned long remount, bool rec_attrs) {
+  bool prop = req.mf.propagation != 0;
+  bool rec = rec_attrs && (req.mf.rec_attr_set || req.mf.rec_attr_clr);
+  if (!remount && !prop && !rec) return {};
+  auto fd = reopen_target(ctx, req.dest);
+  if (!fd) return std::move(fd).error();
+  if (remount) NSBOX_TRY(remount_fd(req.dest, fd->get(), remount, req.mf.clear));
+  if (prop) {
+    NSBOX_TRY(mount_fd("set propagation of \"" + req.dest + "\"", nullptr, fd->get(), nullptr,
+                       req.mf.propagation, nullptr));
+  }
+  if (rec) {
+    NSBOX_TRY(set_recursive_attrs(req.dest, fd->get(), req.mf.rec_attr_set, req.mf.rec_attr_clr));
+  }
+  return {};
+}
+
+}  // namespace
+
+bool is_bind(const spec::Mount& m, const MountFlags& mf) {
+  return mf.bind || mf.rbind || m.type == "bind";
+}
+
+bool defers_ro(const spec::Mount& m, const MountFlags& mf) {
+  return !is_bind(m, mf) && (m.type == "tmpfs" || container_path(m.destination) == "/dev");
+}
+
+Result<UniqueFd> reopen_target(const Ctx& ctx, const std::string& dest) {
+  return open_in_root(ctx.rootfd, dest, O_PATH);
+}
+
+Status bind_mount(const Ctx& ctx, const MountReq& req) {
+  UniqueFd src(::open(req.source.c_str(), O_PATH | O_CLOEXEC));
+  if (!src) return sys_error("bind source \"" + req.source + "\"");
+  struct stat st {};
+  if (::fstat(src.get(), &st) < 0) return sys_error("stat bind source \"" + req.source + "\"");
+  auto target = make_target(ctx, req, S_ISDIR(st.st_mode), true, src.get());
+  if (!target) return std::move(target).error();
+  unsigned long flags = MS_BIND | (req.mf.flags & MS_REC);
+  NSBOX_TRY(mount_fd("bind mount \"" + req.source + "\" on \"" + req.dest + "\"",
+                     fd_path(src.get()).c_str(), target->fd.get(), nullptr, flags, nullptr));
+  // A bind mount ignores ro/nosuid/...: they need a remount (only when asked).
+  bool extra = (req.mf.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0;
+  return finish_mount(ctx, req, extra ? req.mf.flags : 0, true);
+}
+
+Status fs_mount(const Ctx& ctx, const MountReq& req, bool defer_ro) {
+  auto target = make_target(ctx, req, true, false, -1);
+  if (!target) return std::move(target).error();
+  unsigned long flags = defer_ro ? req.mf.flags & ~MS_RDONLY : req.mf.flags;
+  const char* data = req.mf.data.empty() ? nullptr : req.mf.data.c_str();
+  const char* source = req.source.empty() ? "none" : req.source.c_str();
+  NSBOX_TRY(mount_fd("mount \"" + req.dest + "\" (" + req.fstype + ")", source, target->fd.get(),
+                     req.fstype.c_str(), flags, data));
+  return finish_mount(ctx, req, 0, !defer_ro);
+}
+
+Status mount_entry(const Ctx& ctx, const spec::Mount& m) {
+  if (m.destination.empty()) return make_error("destination is empty");
+  auto mf = parse_mount_options(m.options);
+  if (!mf) return std::move(mf).error();
+  MountReq req{container_path(m.destination), m.source, m.type, *mf};
+  if (is_bind(m, *mf)) {
+    req.mf.flags |= MS_BIND;
+    return bind_mount(ctx, req);
+  }
+  if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(ctx, req);
+  return fs_mount(ctx, req, defers_ro(m, *mf));
+}
+
+}  // namespace nsbox::rootfs::detail

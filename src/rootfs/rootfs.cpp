@@ -1,0 +1,181 @@
+// prepare() and enter(): the order of operations follows runc
+// (prepareRoot, mountToRootfs, createDevices, pivotRoot, readonlyPath,
+// maskPath, finalizeRootfs).
+#include "rootfs/rootfs.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/util.h"
+#include "rootfs/internal.h"
+
+namespace nsbox::rootfs {
+namespace {
+
+using namespace detail;  // NOLINT(google-build-using-namespace)
+
+// linux.rootfsPropagation -> MS_* (0 when unset).
+Result<unsigned long> root_propagation(const spec::Config& cfg) {
+  if (!cfg.linux_ || cfg.linux_->rootfs_propagation.empty()) return 0UL;
+  const std::string& v = cfg.linux_->rootfs_propagation;
+  auto mf = parse_mount_options({v});
+  if (!mf || mf->propagation == 0 || mf->flags != 0 || !mf->data.empty()) {
+    return make_error("linux.rootfsPropagation: unknown value \"" + v + "\"");
+  }
+  return mf->propagation;
+}
+
+// The mount holding the rootfs must be private: pivot_root refuses a shared
+// parent, and the rootfs bind mount must not propagate to the host (runc).
+Status make_parent_private(std::string path) {
+  for (;;) {
+    if (::mount(nullptr, path.c_str(), nullptr, MS_PRIVATE, nullptr) == 0) return {};
+    if (errno != EINVAL || path == "/") return sys_error("make \"" + path + "\" private");
+    path = split_last(path).first;  // not a mount point: try its parent
+  }
+}
+
+Status prepare_root(const std::string& root_real, unsigned long prop) {
+  unsigned long flags = prop != 0 ? prop : MS_SLAVE | MS_REC;
+  if (::mount(nullptr, "/", nullptr, flags, nullptr) < 0) {
+    return sys_error("set propagation of \"/\"");
+  }
+  NSBOX_TRY(make_parent_private(root_real));
+  if (::mount(root_real.c_str(), root_real.c_str(), "bind", MS_BIND | MS_REC, nullptr) < 0) {
+    return sys_error("bind mount rootfs \"" + root_real + "\" onto itself");
+  }
+  return {};
+}
+
+Status readonly_path(int rootfd, const std::string& path) {
+  auto fd = open_in_root(rootfd, path, O_PATH);
+  if (!fd) return fd.error().code == ENOENT ? Status{} : Status{std::move(fd).error()};
+  NSBOX_TRY(mount_fd("bind mount \"" + path + "\"", fd_path(fd->get()).c_str(), fd->get(), nullptr,
+                     MS_BIND | MS_REC, nullptr));
+  auto top = open_in_root(rootfd, path, O_PATH);
+  if (!top) return std::move(top).error();
+  auto cur = mount_flags_of(top->get());
+  if (!cur) return std::move(cur).error();
+  return remount_fd(path, top->get(), (*cur & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | MS_RDONLY, 0);
+}
+
+// /dev/null for masking files, verified so a planted file cannot stand in.
+Result<UniqueFd> open_dev_null(int rootfd) {
+  auto fd = open_in_root(rootfd, "/dev/null", O_PATH);
+  if (!fd) return std::move(fd).error();
+  struct stat st {};
+  if (::fstat(fd->get(), &st) < 0) return sys_error("stat \"/dev/null\"");
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+    return make_error("\"/dev/null\" is not the null device");
+  }
+  return fd;
+}
+
+// Files get /dev/null bound over them, directories a read-only tmpfs (runc).
+Status mask_path(int rootfd, const std::string& path, Result<UniqueFd>* dev_null) {
+  auto fd = open_in_root(rootfd, path, O_PATH);
+  if (!fd) return fd.error().code == ENOENT ? Status{} : Status{std::move(fd).error()};
+  struct stat st {};
+  if (::fstat(fd->get(), &st) < 0) return sys_error("stat");
+  if (S_ISDIR(st.st_mode)) {
+    return mount_fd("mount tmpfs over \"" + path + "\"", "tmpfs", fd->get(), "tmpfs", MS_RDONLY,
+                    nullptr);
+  }
+  if (!dev_null->ok()) *dev_null = open_dev_null(rootfd);
+  if (!dev_null->ok()) return dev_null->error();
+  return mount_fd("bind mount \"/dev/null\" over \"" + path + "\"",
+                  fd_path((*dev_null)->get()).c_str(), fd->get(), nullptr, MS_BIND, nullptr);
+}
+
+Status apply_paths(int rootfd, const spec::Config& cfg) {
+  if (!cfg.linux_) return {};
+  for (const auto& p : cfg.linux_->readonly_paths) {
+    NSBOX_TRY_CTX(readonly_path(rootfd, p), "linux.readonlyPaths \"" + p + "\"");
+  }
+  Result<UniqueFd> dev_null = make_error("not opened");
+  for (const auto& p : cfg.linux_->masked_paths) {
+    NSBOX_TRY_CTX(mask_path(rootfd, p, &dev_null), "linux.maskedPaths \"" + p + "\"");
+  }
+  return {};
+}
+
+// tmpfs and /dev mounts were left writable by prepare(): make them ro now and
+// apply their recursive attributes.
+Status finish_deferred(const Ctx& ctx) {
+  for (size_t i = 0; i < ctx.cfg.mounts.size(); ++i) {
+    const auto& m = ctx.cfg.mounts[i];
+    auto mf = parse_mount_options(m.options);
+    if (!mf || !defers_ro(m, *mf)) continue;
+    bool ro = (mf->flags & MS_RDONLY) != 0;
+    if (!ro && mf->rec_attr_set == 0 && mf->rec_attr_clr == 0) continue;
+    std::string dest = container_path(m.destination);
+    std::string ctx_msg = "mounts[" + std::to_string(i) + "]";
+    auto fd = reopen_target(ctx, dest);
+    if (!fd) return std::move(fd).error().wrap(ctx_msg);
+    if (ro) NSBOX_TRY_CTX(remount_fd(dest, fd->get(), mf->flags, mf->clear), ctx_msg);
+    NSBOX_TRY_CTX(set_recursive_attrs(dest, fd->get(), mf->rec_attr_set, mf->rec_attr_clr),
+                  ctx_msg);
+  }
+  return {};
+}
+
+// Keep the flags the kernel would refuse to drop (nosuid, nodev, atime...).
+Status remount_root_readonly() {
+  UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return sys_error("open \"/\"");
+  auto cur = mount_flags_of(root.get());
+  if (!cur) return std::move(cur).error();
+  unsigned long flags = *cur | MS_BIND | MS_REMOUNT | MS_RDONLY;
+  if (::mount(nullptr, "/", nullptr, flags, nullptr) < 0) {
+    return sys_error("remount \"/\" read-only");
+  }
+  return {};
+}
+
+}  // namespace
+
+Status prepare(const spec::Config& cfg, const std::string& rootfs, const Options& opt) {
+  auto prop = root_propagation(cfg);
+  if (!prop) return std::move(prop).error();
+  if (opt.no_pivot && (*prop & MS_PRIVATE)) {
+    return make_error("linux.rootfsPropagation: [r]private is not safe without pivot_root "
+                      "(--no-pivot)");
+  }
+  char real[PATH_MAX];
+  if (::realpath(rootfs.c_str(), real) == nullptr) return sys_error("rootfs \"" + rootfs + "\"");
+  NSBOX_TRY(prepare_root(real, *prop));
+  UniqueFd rootfd(::open(real, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return sys_error("open rootfs \"" + std::string(real) + "\"");
+  Ctx ctx{cfg, opt, rootfd.get(), real};
+  for (size_t i = 0; i < cfg.mounts.size(); ++i) {
+    NSBOX_TRY_CTX(mount_entry(ctx, cfg.mounts[i]), "mounts[" + std::to_string(i) + "]");
+  }
+  NSBOX_TRY(setup_devices(ctx));
+  if (::chdir(real) < 0) return sys_error("chdir to rootfs \"" + std::string(real) + "\"");
+  return {};
+}
+
+Status enter(const spec::Config& cfg, const Options& opt) {
+  auto prop = root_propagation(cfg);
+  if (!prop) return std::move(prop).error();
+  NSBOX_TRY(opt.no_pivot ? move_root_to_cwd() : pivot_to_cwd());
+  if (*prop != 0 && ::mount(nullptr, "/", nullptr, *prop, nullptr) < 0) {
+    return sys_error("linux.rootfsPropagation: set propagation of \"/\"");
+  }
+  if (needs_dev_setup(cfg)) NSBOX_TRY(reopen_dev_null());
+  UniqueFd rootfd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return sys_error("open \"/\"");
+  NSBOX_TRY(apply_paths(rootfd.get(), cfg));
+  NSBOX_TRY(finish_deferred(Ctx{cfg, opt, rootfd.get(), "/"}));
+  if (cfg.root.readonly) NSBOX_TRY(remount_root_readonly());
+  return {};
+}
+
+}  // namespace nsbox::rootfs

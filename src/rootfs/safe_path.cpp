@@ -1,0 +1,210 @@
+// In-root path resolution: openat2(RESOLVE_IN_ROOT) with a manual walk as the
+// fallback and as the engine of mkdir_all_in_root.
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <deque>
+
+#include "common/syscalls.h"
+#include "common/util.h"
+#include "rootfs/internal.h"
+#include "rootfs/rootfs.h"
+
+namespace nsbox::rootfs {
+namespace detail {
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+std::string container_path(std::string_view p) { return clean_path("/" + std::string(p)); }
+
+std::pair<std::string, std::string> split_last(const std::string& clean) {
+  size_t pos = clean.rfind('/');
+  if (pos == std::string::npos) return {"/", clean};
+  return {pos == 0 ? "/" : clean.substr(0, pos), clean.substr(pos + 1)};
+}
+
+Result<std::string> path_in_root(int fd, const std::string& root_real) {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink(fd_path(fd).c_str(), buf, sizeof buf - 1);
+  if (n < 0) return sys_error("readlink " + fd_path(fd));
+  std::string p(buf, static_cast<size_t>(n));
+  if (root_real == "/") return p;
+  if (p == root_real) return std::string("/");
+  if (starts_with(p, root_real + "/")) return p.substr(root_real.size());
+  return make_error("escapes rootfs (resolved to \"" + p + "\")");
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::fd_path;
+
+constexpr int kMaxSymlinks = 40;  // MAXSYMLINKS
+constexpr int kMaxRetries = 32;   // EAGAIN from openat2, mkdir races
+
+std::deque<std::string> components(std::string_view path) {
+  std::deque<std::string> out;
+  for (auto& c : split(path, '/')) {
+    if (!c.empty() && c != ".") out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Error walk_error(const char* op, const std::string& path, int err) {
+  return sys_error(std::string(op) + " \"" + path + "\"", err);
+}
+
+Result<std::string> read_link(int fd) {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlinkat(fd, "", buf, sizeof buf);
+  if (n < 0) return sys_error("readlink");
+  if (n == 0 || static_cast<size_t>(n) == sizeof buf) return sys_error("readlink", ENOENT);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+enum class WalkMode { kLookup, kMkdir };
+
+// Component-by-component resolution: every step is an O_NOFOLLOW openat from a
+// directory fd we hold; symlinks are expanded by us, absolute ones from the
+// root; ".." pops our own stack so it can never climb above the root.
+class Walker {
+ public:
+  Walker(int rootfd, std::string path) : rootfd_(rootfd), path_(std::move(path)) {}
+
+  Result<UniqueFd> run(WalkMode mode, mode_t dir_mode, bool follow_last) {
+    std::deque<std::string> todo = components(path_);
+    int links = 0;
+    int retries = 0;
+    while (!todo.empty()) {
+      std::string comp = std::move(todo.front());
+      todo.pop_front();
+      if (comp == "..") {
+        if (!stack_.empty()) stack_.pop_back();
+        continue;
+      }
+      UniqueFd fd(::openat(cur(), comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+      if (!fd) {
+        int err = errno;
+        if (err != ENOENT || mode != WalkMode::kMkdir || ++retries > kMaxRetries) {
+          return walk_error("open", path_, err);
+        }
+        if (::mkdirat(cur(), comp.c_str(), dir_mode) < 0 && errno != EEXIST) {
+          return walk_error("mkdir", path_, errno);
+        }
+        todo.push_front(std::move(comp));
+        continue;
+      }
+      struct stat st {};
+      if (::fstat(fd.get(), &st) < 0) return walk_error("stat", path_, errno);
+      if (S_ISLNK(st.st_mode) && (follow_last || !todo.empty())) {
+        if (++links > kMaxSymlinks) return walk_error("open", path_, ELOOP);
+        auto target = read_link(fd.get());
+        if (!target) return walk_error("readlink", path_, target.error().code);
+        if (target->front() == '/') stack_.clear();
+        auto parts = components(*target);
+        todo.insert(todo.begin(), parts.begin(), parts.end());
+        continue;
+      }
+      if (!todo.empty() && !S_ISDIR(st.st_mode)) return walk_error("open", path_, ENOTDIR);
+      stack_.push_back(std::move(fd));
+    }
+    if (!stack_.empty()) return std::move(stack_.back());
+    UniqueFd root(::openat(rootfd_, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return walk_error("open", path_, errno);
+    return root;
+  }
+
+ private:
+  int cur() const { return stack_.empty() ? rootfd_ : stack_.back().get(); }
+
+  int rootfd_;
+  std::string path_;
+  std::vector<UniqueFd> stack_;
+};
+
+// Turn the O_PATH result of a walk into what open(flags) would have returned.
+Result<UniqueFd> reopen_as(UniqueFd fd, const std::string& path, int flags) {
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) return walk_error("stat", path, errno);
+  if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode)) return walk_error("open", path, ENOTDIR);
+  if (flags & O_PATH) return fd;
+  if (S_ISLNK(st.st_mode)) return walk_error("open", path, ELOOP);
+  UniqueFd out(::open(fd_path(fd.get()).c_str(), flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)));
+  if (!out) return walk_error("open", path, errno);
+  return out;
+}
+
+Result<UniqueFd> create_fallback(int rootfd, const std::string& path, int flags, mode_t mode) {
+  auto [dir, base] = detail::split_last(detail::container_path(path));
+  if (base.empty() || base == "..") return walk_error("open", path, ENOENT);
+  auto dirfd = Walker(rootfd, dir).run(WalkMode::kLookup, 0, true);
+  if (!dirfd) return std::move(dirfd).error();
+  UniqueFd fd(::openat(dirfd->get(), base.c_str(), flags | O_NOFOLLOW, mode));
+  if (!fd) return walk_error("open", path, errno);
+  return fd;
+}
+
+Result<UniqueFd> open_fallback(int rootfd, const std::string& path, int flags, mode_t mode) {
+  auto fd = Walker(rootfd, path).run(WalkMode::kLookup, 0, !(flags & O_NOFOLLOW));
+  if (!fd) {
+    if (fd.error().code == ENOENT && (flags & O_CREAT)) {
+      return create_fallback(rootfd, path, flags, mode);
+    }
+    return fd;
+  }
+  if ((flags & O_CREAT) && (flags & O_EXCL)) return walk_error("open", path, EEXIST);
+  return reopen_as(std::move(fd).value(), path, flags);
+}
+
+}  // namespace
+
+Result<UniqueFd> open_in_root(int rootfd, const std::string& path, int flags, mode_t mode) {
+  flags |= O_CLOEXEC;
+  bool creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags);
+  how.mode = creates ? mode : 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  for (int i = 0; i < kMaxRetries; ++i) {
+    int fd = sys::openat2(rootfd, path.c_str(), &how);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno == EAGAIN) continue;  // a concurrent rename/mount: try again
+    if (errno == ENOSYS) return open_fallback(rootfd, path, flags, mode);
+    return walk_error("open", path, errno);
+  }
+  return walk_error("open", path, EAGAIN);
+}
+
+Result<UniqueFd> mkdir_all_in_root(int rootfd, const std::string& path, mode_t mode) {
+  auto fd = Walker(rootfd, path).run(WalkMode::kMkdir, mode, true);
+  if (!fd) return fd;
+  struct stat st {};
+  if (::fstat(fd->get(), &st) < 0) return walk_error("stat", path, errno);
+  if (!S_ISDIR(st.st_mode)) return walk_error("mkdir", path, ENOTDIR);
+  return fd;
+}
+
+namespace detail {
+
+Result<UniqueFd> create_file_in_root(int rootfd, const std::string& path, mode_t mode) {
+  auto fd = open_in_root(rootfd, path, O_PATH);
+  if (fd || fd.error().code != ENOENT) return fd;
+  auto [dir, base] = split_last(container_path(path));
+  if (base.empty()) return walk_error("create", path, EINVAL);
+  auto dirfd = mkdir_all_in_root(rootfd, dir, 0755);
+  if (!dirfd) return std::move(dirfd).error();
+  constexpr int kFlags = O_RDONLY | O_CREAT | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+  UniqueFd f(::openat(dirfd->get(), base.c_str(), kFlags | O_EXCL | O_NOFOLLOW, mode));
+  if (f) return f;
+  if (errno != EEXIST) return walk_error("create", path, errno);
+  // A dangling symlink: create its target, resolved in-root.
+  return open_in_root(rootfd, path, kFlags, mode);
+}
+
+}  // namespace detail
+}  // namespace nsbox::rootfs

@@ -1,0 +1,16 @@
+// The config.json that `nsbox spec` writes: runc's `runc spec` template.
+#pragma once
+
+#include <string>
+
+namespace nsbox::spec {
+
+// Pretty-printed (2-space indent, no trailing newline) default config.json.
+// Deviations from runc: ociVersion "1.3.0", process.terminal false, hostname
+// "nsbox". rootless applies runc's `spec --rootless` conversion (user namespace
+// mapping the caller's euid/egid to 0, no network namespace, /sys rbind, no
+// uid=/gid= mount options, no linux.resources). cgroup_ns adds a cgroup
+// namespace (runc does so on cgroup v2 hosts).
+std::string default_spec_json(bool rootless, bool cgroup_ns);
+
+}  // namespace nsbox::spec

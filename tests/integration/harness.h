@@ -1,0 +1,59 @@
+// Integration-test harness: drives the built nsbox binary as a user would.
+// Every Sandbox has its own --root, its own bundle directory, unique IDs,
+// and on destruction deletes its containers and checks nothing is left.
+#pragma once
+
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace nsbox::it {
+
+struct Output {
+  int status = -1;  // exit code, or 128+signal
+  std::string out;
+  std::string err;
+};
+
+// Run a program (argv[0] is a path) with optional stdin; 60 s timeout.
+Output run_program(const std::vector<std::string>& argv, const std::string& input = {},
+                   int timeout_s = 60);
+
+class Sandbox {
+ public:
+  Sandbox();
+  ~Sandbox();
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  const std::string& root() const { return root_; }
+  const std::string& dir() const { return dir_; }
+  // A unique container ID (registered for cleanup).
+  std::string new_id(const std::string& prefix = "c");
+  // The default config (nsbox spec), with root.path pointing at the shared
+  // busybox rootfs (read-only) and process.args set.
+  static nlohmann::json default_config(const std::vector<std::string>& args = {"true"});
+  // Write a bundle directory with this config; returns its path.
+  std::string bundle(const nlohmann::json& cfg, const std::string& name = "bundle");
+  std::string bundle_raw(const std::string& config_text, const std::string& name = "bundle");
+  // nsbox --root <root> ARGS...
+  Output nsbox(const std::vector<std::string>& args, const std::string& input = {});
+  // nsbox run of a config; stdout of the container.
+  Output run(const nlohmann::json& cfg, const std::string& input = {});
+  // Nothing left in --root, no cgroup or mount naming one of our IDs.
+  std::string leftovers() const;
+
+ private:
+  std::string dir_;
+  std::string root_;
+  std::vector<std::string> ids_;
+};
+
+std::string nsbox_binary();
+std::string rootfs_path();
+// Inode of /proc/self/ns/<name> on the host.
+std::string host_ns(const std::string& name);
+
+}  // namespace nsbox::it

@@ -1,0 +1,128 @@
+// The OCI lifecycle and runc's semantics, driven through the nsbox binary.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "harness.h"
+
+using nsbox::it::Sandbox;
+using nlohmann::json;
+
+namespace {
+
+std::string status_of(Sandbox& sb, const std::string& id) {
+  auto o = sb.nsbox({"state", id});
+  if (o.status != 0) return "error: " + o.err;
+  return json::parse(o.out)["status"].get<std::string>();
+}
+
+}  // namespace
+
+TEST(Lifecycle, RunExitsWithContainerStatus) {
+  Sandbox sb;
+  auto o = sb.run(Sandbox::default_config({"sh", "-c", "echo hello; exit 7"}));
+  EXPECT_EQ(o.status, 7) << o.err;
+  EXPECT_EQ(o.out, "hello\n");
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
+TEST(Lifecycle, RunKilledBySignalGives128PlusSignal) {
+  Sandbox sb;
+  auto o = sb.run(Sandbox::default_config({"sh", "-c", "kill -9 $$"}));
+  EXPECT_EQ(o.status, 128 + SIGKILL) << o.err;
+}
+
+TEST(Lifecycle, CreateStartStateDelete) {
+  Sandbox sb;
+  std::string id = sb.new_id();
+  std::string b = sb.bundle(Sandbox::default_config({"sleep", "30"}));
+  std::string pidfile = sb.dir() + "/pid";
+  auto c = sb.nsbox({"create", "--bundle", b, "--pid-file", pidfile, id});
+  ASSERT_EQ(c.status, 0) << c.err;
+  auto st = json::parse(sb.nsbox({"state", id}).out);
+  EXPECT_EQ(st["status"], "created");
+  EXPECT_EQ(st["id"], id);
+  EXPECT_EQ(st["bundle"], b);
+  int pid = st["pid"];
+  EXPECT_GT(pid, 0);
+  EXPECT_EQ(std::to_string(pid), nsbox::it::run_program({"/bin/cat", pidfile}).out);
+  ASSERT_EQ(sb.nsbox({"start", id}).status, 0);
+  EXPECT_EQ(status_of(sb, id), "running");
+  // A second start is refused and changes nothing.
+  EXPECT_NE(sb.nsbox({"start", id}).status, 0);
+  EXPECT_EQ(status_of(sb, id), "running");
+  // delete of a running container needs --force.
+  auto d = sb.nsbox({"delete", id});
+  EXPECT_NE(d.status, 0);
+  EXPECT_EQ(status_of(sb, id), "running");
+  ASSERT_EQ(sb.nsbox({"kill", id, "KILL"}).status, 0);
+  for (int i = 0; i < 100 && status_of(sb, id) != "stopped"; ++i) usleep(20000);
+  EXPECT_EQ(status_of(sb, id), "stopped");
+  // kill of a stopped container errors, except with --all.
+  EXPECT_NE(sb.nsbox({"kill", id, "TERM"}).status, 0);
+  EXPECT_EQ(sb.nsbox({"kill", "--all", id, "TERM"}).status, 0);
+  EXPECT_EQ(sb.nsbox({"delete", id}).status, 0);
+  EXPECT_NE(sb.nsbox({"state", id}).status, 0);
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
+TEST(Lifecycle, DeleteOfCreatedContainerKillsIt) {
+  Sandbox sb;
+  std::string id = sb.new_id();
+  ASSERT_EQ(sb.nsbox({"create", "-b", sb.bundle(Sandbox::default_config({"sleep", "30"})), id}).status, 0);
+  int pid = json::parse(sb.nsbox({"state", id}).out)["pid"];
+  EXPECT_EQ(sb.nsbox({"delete", id}).status, 0);
+  EXPECT_NE(kill(pid, 0) == 0 && nsbox::it::run_program({"/bin/cat", "/proc/" + std::to_string(pid) + "/stat"}).out.find(" Z ") == std::string::npos, true);
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
+TEST(Lifecycle, UnknownIdErrors) {
+  Sandbox sb;
+  auto s = sb.nsbox({"state", "nope"});
+  EXPECT_NE(s.status, 0);
+  EXPECT_NE(s.err.find("does not exist"), std::string::npos) << s.err;
+  EXPECT_NE(sb.nsbox({"kill", "nope"}).status, 0);
+  EXPECT_NE(sb.nsbox({"delete", "nope"}).status, 0);
+  EXPECT_EQ(sb.nsbox({"delete", "--force", "nope"}).status, 0);
+}
+
+TEST(Lifecycle, ExistingIdRefused) {
+  Sandbox sb;
+  std::string id = sb.new_id();
+  std::string b = sb.bundle(Sandbox::default_config({"sleep", "30"}));
+  ASSERT_EQ(sb.nsbox({"create", "-b", b, id}).status, 0);
+  auto again = sb.nsbox({"create", "-b", b, id});
+  EXPECT_NE(again.status, 0);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+  EXPECT_EQ(status_of(sb, id), "created");
+}
+
+TEST(Lifecycle, RacingCreatesExactlyOneWins) {
+  Sandbox sb;
+  std::string id = sb.new_id();
+  std::string b = sb.bundle(Sandbox::default_config({"sleep", "30"}));
+  int ok = 0;
+  std::vector<std::thread> ts;
+  std::vector<int> results(4);
+  for (int i = 0; i < 4; ++i) {
+    ts.emplace_back([&, i] { results[i] = sb.nsbox({"create", "-b", b, id}).status; });
+  }
+  for (auto& t : ts) t.join();
+  for (int r : results) ok += r == 0;
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(status_of(sb, id), "created");
+}
+
+TEST(Lifecycle, ListFormats) {
+  Sandbox sb;
+  std::string id = sb.new_id();
+  ASSERT_EQ(sb.nsbox({"create", "-b", sb.bundle(Sandbox::default_config({"sleep", "30"})), id}).status, 0);
+  EXPECT_EQ(sb.nsbox({"list", "-q"}).out, id + "\n");
+  auto arr = json::parse(sb.nsbox({"list", "--format", "json"}).out);
+  ASSERT_EQ(arr.size(), 1u);
+  EXPECT_EQ(arr[0]["id"], id);
+  EXPECT_EQ(arr[0]["status"], "created");
+  EXPECT_NE(sb.nsbox({"list"}).out.find(id), std::string::npos);
+}

@@ -1,0 +1,555 @@
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "spec/config.h"
+#include "spec/default_spec.h"
+#include "spec/state.h"
+
+namespace nsbox::spec {
+namespace {
+
+using json = nlohmann::json;
+
+json base_doc() { return json::parse(default_spec_json(false, true)); }
+
+// Result message of parsing doc, or "<ok>".
+std::string parse_msg(const json& doc) {
+  auto r = parse_config(doc.dump());
+  return r.ok() ? "<ok>" : r.error().msg;
+}
+
+std::string validate_msg(const json& doc) {
+  auto r = parse_config(doc.dump());
+  if (!r.ok()) return "parse: " + r.error().msg;
+  auto v = validate_config(*r);
+  return v.ok() ? "<ok>" : v.error().msg;
+}
+
+// A patch sets the JSON pointer to a value; a discarded value removes it.
+struct Patch {
+  const char* pointer;
+  json value;
+};
+
+const json kRemove = json(json::value_t::discarded);
+
+json patched(std::vector<Patch> patches) {
+  json doc = base_doc();
+  for (auto& p : patches) {
+    json::json_pointer ptr(p.pointer);
+    if (p.value.is_discarded()) {
+      doc[ptr.parent_pointer()].erase(ptr.back());
+    } else {
+      doc[ptr] = p.value;
+    }
+  }
+  return doc;
+}
+
+struct ErrorCase {
+  std::vector<Patch> patches;
+  std::string want;  // exact prefix of the error message
+};
+
+void expect_errors(const std::vector<ErrorCase>& cases,
+                   std::string (*run)(const json&) = parse_msg) {
+  for (const auto& c : cases) {
+    std::string msg = run(patched(c.patches));
+    EXPECT_EQ(msg.substr(0, c.want.size()), c.want) << "full message: " << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+}
+
+json user_ns_mappings(json size) {
+  return json::array({{{"containerID", 0}, {"hostID", 1000}, {"size", size}}});
+}
+
+TEST(SpecParse, DefaultSpecRoundTrip) {
+  auto r = parse_config(default_spec_json(false, true));
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  const Config& c = *r;
+  EXPECT_EQ(c.oci_version, "1.3.0");
+  EXPECT_EQ(c.root.path, "rootfs");
+  EXPECT_TRUE(c.root.readonly);
+  EXPECT_TRUE(c.has_hostname);
+  EXPECT_FALSE(c.has_domainname);
+  EXPECT_EQ(c.hostname, "nsbox");
+  ASSERT_TRUE(c.process);
+  EXPECT_FALSE(c.process->terminal);
+  EXPECT_EQ(c.process->args, std::vector<std::string>{"sh"});
+  EXPECT_EQ(c.process->cwd, "/");
+  EXPECT_EQ(c.process->env.size(), 2u);
+  EXPECT_TRUE(c.process->no_new_privileges);
+  ASSERT_TRUE(c.process->capabilities);
+  EXPECT_EQ(c.process->capabilities->bounding.size(), 3u);
+  EXPECT_TRUE(c.process->capabilities->inheritable.empty());
+  ASSERT_EQ(c.process->rlimits.size(), 1u);
+  EXPECT_EQ(c.process->rlimits[0].resource, RLIMIT_NOFILE);
+  EXPECT_EQ(c.process->rlimits[0].soft, 1024u);
+  ASSERT_EQ(c.mounts.size(), 7u);
+  EXPECT_EQ(c.mounts[0].destination, "/proc");
+  EXPECT_TRUE(c.mounts[0].options.empty());
+  EXPECT_EQ(c.mounts[2].options.back(), "gid=5");
+  ASSERT_TRUE(c.linux_);
+  EXPECT_EQ(c.linux_->namespaces.size(), 6u);
+  EXPECT_TRUE(c.linux_->has_ns(NsType::kCgroup));
+  EXPECT_FALSE(c.linux_->has_ns(NsType::kUser));
+  ASSERT_TRUE(c.linux_->resources);
+  ASSERT_EQ(c.linux_->resources->devices.size(), 1u);
+  EXPECT_FALSE(c.linux_->resources->devices[0].allow);
+  EXPECT_EQ(c.linux_->resources->devices[0].access, "rwm");
+  EXPECT_EQ(c.linux_->masked_paths.size(), 11u);
+  EXPECT_EQ(c.linux_->readonly_paths.size(), 5u);
+  EXPECT_TRUE(validate_config(c).ok());
+}
+
+TEST(SpecParse, RootlessDefaultSpecRoundTrip) {
+  auto r = parse_config(default_spec_json(true, false));
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  const Linux& lx = *r->linux_;
+  EXPECT_FALSE(lx.has_ns(NsType::kNet));
+  EXPECT_FALSE(lx.has_ns(NsType::kCgroup));
+  ASSERT_TRUE(lx.has_ns(NsType::kUser));
+  EXPECT_EQ(lx.namespaces.back().type, NsType::kUser);
+  ASSERT_EQ(lx.uid_mappings.size(), 1u);
+  EXPECT_EQ(lx.uid_mappings[0].host_id, ::geteuid());
+  EXPECT_EQ(lx.gid_mappings[0].host_id, ::getegid());
+  EXPECT_EQ(lx.uid_mappings[0].container_id, 0u);
+  EXPECT_EQ(lx.uid_mappings[0].size, 1u);
+  EXPECT_FALSE(lx.resources);
+  EXPECT_EQ(r->mounts[2].options.back(), "mode=0620");  // gid=5 dropped
+  EXPECT_EQ(r->mounts[5].type, "none");
+  EXPECT_EQ(r->mounts[5].source, "/sys");
+  EXPECT_EQ(r->mounts[5].options.front(), "rbind");
+  EXPECT_TRUE(validate_config(*r).ok());
+}
+
+TEST(SpecDefault, PrettyPrintedLikeRuncSpec) {
+  std::string s = default_spec_json(false, false);
+  EXPECT_EQ(
+      s.rfind("{\n  \"ociVersion\": \"1.3.0\",\n  \"process\": {\n    \"terminal\": false,", 0), 0u)
+      << s;
+  EXPECT_NE(s.find("\"hostname\": \"nsbox\""), std::string::npos);
+  EXPECT_EQ(s.find("cgroup\"\n"), std::string::npos);  // no cgroup namespace
+  json doc = json::parse(s);
+  EXPECT_EQ(doc["linux"]["namespaces"].size(), 5u);
+  EXPECT_EQ(doc["mounts"][0].size(), 3u);  // /proc has no options key
+  EXPECT_EQ(json::parse(default_spec_json(false, true))["linux"]["namespaces"][5]["type"],
+            "cgroup");
+}
+
+TEST(SpecParse, MalformedFieldsNameTheirPath) {
+  expect_errors({
+      {{{"/process/user/uid", "0"}}, "process.user.uid: expected integer"},
+      {{{"/process/user/uid", 4294967296LL}}, "process.user.uid: expected unsigned 32-bit integer"},
+      {{{"/process/user/gid", -1}}, "process.user.gid: expected unsigned 32-bit integer"},
+      {{{"/process/user/additionalGids", {1, -5}}},
+       "process.user.additionalGids[1]: expected unsigned 32-bit integer"},
+      {{{"/process/user/umask", 1.5}}, "process.user.umask: expected integer"},
+      {{{"/process/oomScoreAdj", 2147483648LL}}, "process.oomScoreAdj: expected 32-bit integer"},
+      {{{"/mounts/2/destination", 5}}, "mounts[2].destination: expected string"},
+      {{{"/mounts/1/destination", kRemove}}, "mounts[1].destination: required"},
+      {{{"/mounts/0/destination", ""}}, "mounts[0].destination: must not be empty"},
+      {{{"/mounts/3/options", "ro"}}, "mounts[3].options: expected array"},
+      {{{"/mounts", json::object()}}, "mounts: expected array"},
+      {{{"/linux/namespaces/1/type", "foo"}},
+       "linux.namespaces[1].type: unknown namespace type \"foo\""},
+      {{{"/linux/namespaces/1/type", kRemove}}, "linux.namespaces[1].type: required"},
+      {{{"/linux/namespaces/0/path", "proc/1/ns/pid"}},
+       "linux.namespaces[0].path: must be an absolute path"},
+      {{{"/linux/namespaces/-", {{"type", "pid"}}}},
+       "linux.namespaces: duplicate namespace \"pid\""},
+      {{{"/linux/uidMappings", user_ns_mappings(-1)}},
+       "linux.uidMappings[0].size: expected unsigned 32-bit integer"},
+      {{{"/linux/gidMappings", user_ns_mappings("1")}},
+       "linux.gidMappings[0].size: expected integer"},
+      {{{"/linux/gidMappings/0", json::object()}}, "linux.gidMappings[0].containerID: required"},
+      {{{"/ociVersion", kRemove}}, "ociVersion: required"},
+      {{{"/ociVersion", "2.0.0"}}, "ociVersion: unsupported version 2.0.0"},
+      {{{"/ociVersion", "1.0"}}, "ociVersion: unsupported version 1.0"},
+      {{{"/ociVersion", 1}}, "ociVersion: expected string"},
+      {{{"/root", kRemove}}, "root: required"},
+      {{{"/root/path", ""}}, "root.path: must not be empty"},
+      {{{"/root/readonly", "yes"}}, "root.readonly: expected boolean"},
+      {{{"/process", "sh"}}, "process: expected object"},
+      {{{"/process/cwd", "tmp"}}, "process.cwd: must be an absolute path"},
+      {{{"/process/cwd", kRemove}}, "process.cwd: required"},
+      {{{"/process/args", json::array()}}, "process.args: must not be empty"},
+      {{{"/process/args", kRemove}}, "process.args: required"},
+      {{{"/process/env", "PATH=/bin"}}, "process.env: expected array"},
+      {{{"/process/capabilities/bounding/1", 3}},
+       "process.capabilities.bounding[1]: expected string"},
+      {{{"/process/consoleSize", {{"height", 25}}}}, "process.consoleSize.width: required"},
+      {{{"/hostname", 5}}, "hostname: expected string"},
+      {{{"/annotations", {{"org.example.key", 1}}}},
+       "annotations.\"org.example.key\": expected string"},
+      {{{"/linux/sysctl", {{"kernel.sem", true}}}}, "linux.sysctl.\"kernel.sem\": expected string"},
+      {{{"/linux", json::array()}}, "linux: expected object"},
+  });
+}
+
+TEST(SpecParse, MalformedHooks) {
+  expect_errors({
+      {{{"/hooks", {{"prestart", {{{"path", "bin/true"}}}}}}},
+       "hooks.prestart[0].path: must be an absolute path"},
+      {{{"/hooks", {{"poststop", {{{"path", "/bin/true"}, {"timeout", 0}}}}}}},
+       "hooks.poststop[0].timeout: must be greater than zero"},
+      {{{"/hooks", {{"createRuntime", {{{"args", {"x"}}}}}}}},
+       "hooks.createRuntime[0].path: required"},
+      {{{"/hooks", {{"startContainer", {{{"path", "/x"}, {"env", {1}}}}}}}},
+       "hooks.startContainer[0].env[0]: expected string"},
+      {{{"/hooks", "none"}}, "hooks: expected object"},
+  });
+}
+
+TEST(SpecParse, HooksParsed) {
+  json doc = patched(
+      {{"/hooks",
+        {{"createContainer",
+          {{{"path", "/bin/hook"}, {"args", {"hook", "a"}}, {"env", {"A=1"}}, {"timeout", 5}}}},
+         {"poststop", {{{"path", "/bin/true"}}}}}}});
+  auto r = parse_config(doc.dump());
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  ASSERT_TRUE(r->hooks);
+  ASSERT_EQ(r->hooks->create_container.size(), 1u);
+  EXPECT_EQ(r->hooks->create_container[0].path, "/bin/hook");
+  EXPECT_EQ(r->hooks->create_container[0].args.size(), 2u);
+  EXPECT_EQ(r->hooks->create_container[0].timeout, 5);
+  EXPECT_FALSE(r->hooks->poststop[0].timeout);
+  EXPECT_TRUE(r->hooks->prestart.empty());
+}
+
+TEST(SpecParse, Rlimits) {
+  auto rl = [](const char* type, json soft, json hard) {
+    return json{{"type", type}, {"soft", soft}, {"hard", hard}};
+  };
+  expect_errors({
+      {{{"/process/rlimits/0/type", "RLIMIT_FOO"}},
+       "process.rlimits[0].type: unknown rlimit \"RLIMIT_FOO\""},
+      {{{"/process/rlimits/-", rl("RLIMIT_NOFILE", 1, 1)}},
+       "process.rlimits[1].type: duplicate rlimit \"RLIMIT_NOFILE\""},
+      {{{"/process/rlimits/0/soft", 2048}}, "process.rlimits[0]: soft limit exceeds hard limit"},
+      {{{"/process/rlimits/0/hard", -1}},
+       "process.rlimits[0].hard: expected unsigned 64-bit integer"},
+      {{{"/process/rlimits/0/soft", kRemove}}, "process.rlimits[0].soft: required"},
+  });
+  const std::pair<const char*, int> names[] = {
+      {"RLIMIT_AS", RLIMIT_AS},
+      {"RLIMIT_CORE", RLIMIT_CORE},
+      {"RLIMIT_CPU", RLIMIT_CPU},
+      {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE},
+      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},
+      {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+      {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+      {"RLIMIT_STACK", RLIMIT_STACK},
+  };
+  json list = json::array();
+  for (const auto& [name, res] : names) list.push_back(rl(name, 1, 18446744073709551615ULL));
+  auto r = parse_config(patched({{"/process/rlimits", list}}).dump());
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  ASSERT_EQ(r->process->rlimits.size(), std::size(names));
+  for (size_t i = 0; i < std::size(names); ++i) {
+    EXPECT_EQ(r->process->rlimits[i].type, names[i].first);
+    EXPECT_EQ(r->process->rlimits[i].resource, names[i].second);
+    EXPECT_EQ(r->process->rlimits[i].hard, RLIM_INFINITY);
+  }
+}
+
+TEST(SpecParse, LinuxDevicesAndRules) {
+  expect_errors({
+      {{{"/linux/devices", {{{"type", "x"}, {"path", "/dev/x"}}}}},
+       "linux.devices[0].type: unknown device type \"x\""},
+      {{{"/linux/devices", {{{"type", "c"}, {"path", "dev/null"}, {"major", 1}, {"minor", 3}}}}},
+       "linux.devices[0].path: must be an absolute path"},
+      {{{"/linux/devices", {{{"type", "b"}, {"path", "/dev/sda"}, {"minor", 0}}}}},
+       "linux.devices[0].major: required"},
+      {{{"/linux/devices",
+         {{{"type", "c"}, {"path", "/dev/x"}, {"major", 1}, {"minor", 3}, {"fileMode", -1}}}}},
+       "linux.devices[0].fileMode: expected unsigned 32-bit integer"},
+      {{{"/linux/resources/devices/0/allow", kRemove}},
+       "linux.resources.devices[0].allow: required"},
+      {{{"/linux/resources/devices/0/access", "rwx"}},
+       "linux.resources.devices[0].access: invalid access \"rwx\""},
+      {{{"/linux/resources/devices/0/type", "p"}},
+       "linux.resources.devices[0].type: unknown device type \"p\""},
+  });
+  json devs = {{{"type", "p"}, {"path", "/dev/fifo"}},
+               {{"type", "c"},
+                {"path", "/dev/null"},
+                {"major", 1},
+                {"minor", 3},
+                {"fileMode", 438},
+                {"uid", 0},
+                {"gid", 0}}};
+  json rules = {{{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 3}, {"access", "rw"}}};
+  auto r =
+      parse_config(patched({{"/linux/devices", devs}, {"/linux/resources/devices", rules}}).dump());
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  const Linux& lx = *r->linux_;
+  ASSERT_EQ(lx.devices.size(), 2u);
+  EXPECT_EQ(lx.devices[0].type, 'p');
+  EXPECT_EQ(lx.devices[1].major, 1);
+  EXPECT_EQ(lx.devices[1].file_mode, 438u);
+  ASSERT_EQ(lx.resources->devices.size(), 1u);
+  EXPECT_TRUE(lx.resources->devices[0].allow);
+  EXPECT_EQ(lx.resources->devices[0].minor, 3);
+}
+
+TEST(SpecParse, TimeOffsetsAndPropagation) {
+  expect_errors({
+      {{{"/linux/timeOffsets", {{"realtime", {{"secs", 1}}}}}},
+       "linux.timeOffsets.realtime: unknown clock"},
+      {{{"/linux/timeOffsets", {{"monotonic", {{"nanosecs", 1000000000}}}}}},
+       "linux.timeOffsets.monotonic.nanosecs: must be less than 1000000000"},
+      {{{"/linux/timeOffsets", {{"boottime", {{"secs", 1.5}}}}}},
+       "linux.timeOffsets.boottime.secs: expected integer"},
+      {{{"/linux/rootfsPropagation", "bogus"}},
+       "linux.rootfsPropagation: unknown propagation \"bogus\""},
+  });
+  json offsets = {{"monotonic", {{"secs", -86400}, {"nanosecs", 5}}}, {"boottime", {{"secs", 7}}}};
+  auto r = parse_config(
+      patched({{"/linux/timeOffsets", offsets}, {"/linux/rootfsPropagation", "rslave"}}).dump());
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  EXPECT_EQ(r->linux_->time_offsets.at("monotonic").secs, -86400);
+  EXPECT_EQ(r->linux_->time_offsets.at("monotonic").nanosecs, 5u);
+  EXPECT_EQ(r->linux_->time_offsets.at("boottime").secs, 7);
+  EXPECT_EQ(r->linux_->rootfs_propagation, "rslave");
+}
+
+TEST(SpecParse, UnsupportedProperties) {
+  expect_errors({
+      {{{"/linux/seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"}}}},
+       "linux.seccomp: not supported yet"},
+      {{{"/process/apparmorProfile", "docker-default"}},
+       "process.apparmorProfile: not supported yet"},
+      {{{"/process/selinuxLabel", "system_u:system_r:svirt_lxc_net_t:s0"}},
+       "process.selinuxLabel: not supported yet"},
+      {{{"/linux/mountLabel", "system_u:object_r:svirt_sandbox_file_t:s0"}},
+       "linux.mountLabel: not supported yet"},
+      {{{"/linux/netDevices", {{"eth0", {{"name", "eth1"}}}}}},
+       "linux.netDevices: not supported yet"},
+      {{{"/linux/memoryPolicy", {{"mode", "MPOL_BIND"}}}}, "linux.memoryPolicy: not supported yet"},
+      {{{"/process/execCPUAffinity", {{"initial", "0"}}}},
+       "process.execCPUAffinity: not supported yet"},
+      {{{"/process/scheduler", {{"policy", "SCHED_OTHER"}}}},
+       "process.scheduler: not supported yet"},
+      {{{"/process/ioPriority", {{"class", "IOPRIO_CLASS_BE"}}}},
+       "process.ioPriority: not supported yet"},
+      {{{"/linux/personality", {{"domain", "LINUX32"}}}}, "linux.personality: not supported yet"},
+      {{{"/linux/intelRdt", {{"closID", "x"}}}}, "linux.intelRdt: not supported yet"},
+      {{{"/linux/resources/memory", {{"limit", 1048576}}}},
+       "linux.resources.memory: not supported yet"},
+      {{{"/linux/resources/pids", {{"limit", 10}}}}, "linux.resources.pids: not supported yet"},
+      {{{"/linux/resources/rdma", {{"mlx4_0", {{"hcaHandles", 3}}}}}},
+       "linux.resources.rdma: not supported yet"},
+      {{{"/linux/resources/unified", {{"memory.max", "1M"}}}},
+       "linux.resources.unified: not supported yet"},
+      {{{"/mounts/0/uidMappings", user_ns_mappings(1)}},
+       "mounts[0].uidMappings: not supported yet"},
+      {{{"/mounts/4/gidMappings", user_ns_mappings(1)}},
+       "mounts[4].gidMappings: not supported yet"},
+      {{{"/process/terminal", true}}, "process.terminal: not supported yet"},
+      {{{"/process/apparmorProfile", 1}}, "process.apparmorProfile: expected string"},
+  });
+}
+
+TEST(SpecParse, IgnoredAndEmptyProperties) {
+  json doc = patched({{"/process/user/username", "root"},
+                      {"/process/commandLine", "sh"},
+                      {"/process/apparmorProfile", ""},
+                      {"/linux/seccomp", nullptr},
+                      {"/linux/mountLabel", ""},
+                      {"/windows", {{"layerFolders", {"x"}}}},
+                      {"/solaris", {{"milestone", 1}}},
+                      {"/vm", "x"},
+                      {"/zos", 1},
+                      {"/freebsd", {}},
+                      {"/x-unknown", {{"a", 1}}},
+                      {"/linux/unknownThing", 5},
+                      {"/ociVersion", "1.0.2-dev"}});
+  EXPECT_EQ(parse_msg(doc), "<ok>");
+}
+
+TEST(SpecParse, InvalidJsonIsOneLine) {
+  auto r = parse_config("{\n  \"ociVersion\": \"1.3.0\",\n  oops\n}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().msg.rfind("config.json: invalid JSON: ", 0), 0u) << r.error().msg;
+  EXPECT_EQ(r.error().msg.find('\n'), std::string::npos);
+  auto arr = parse_config("[]");
+  ASSERT_FALSE(arr.ok());
+  EXPECT_EQ(arr.error().msg, "config.json: expected a JSON object");
+}
+
+TEST(SpecParse, MinimalConfigWithoutProcessOrLinux) {
+  auto r = parse_config(R"({"ociVersion": "1.1.0", "root": {"path": "/r"}})");
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  EXPECT_FALSE(r->process);
+  EXPECT_FALSE(r->linux_);
+  EXPECT_FALSE(r->has_hostname);
+  EXPECT_TRUE(validate_config(*r).ok());
+}
+
+TEST(SpecLoad, MissingConfigFile) {
+  auto r = load_config("/nonexistent-nsbox-bundle");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().msg,
+            "bundle /nonexistent-nsbox-bundle: open /nonexistent-nsbox-bundle/config.json: "
+            "No such file or directory");
+}
+
+TEST(SpecLoad, ReadsBundleConfig) {
+  char tmpl[] = "/tmp/nsbox-spec-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  std::ofstream(dir + "/config.json") << default_spec_json(true, true);
+  auto r = load_config(dir);
+  ::unlink((dir + "/config.json").c_str());
+  ::rmdir(dir.c_str());
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  EXPECT_TRUE(r->linux_->has_ns(NsType::kUser));
+}
+
+json ns_list(std::vector<json> entries) { return json(entries); }
+json ns(const char* type, const char* path = nullptr) {
+  json n = {{"type", type}};
+  if (path) n["path"] = path;
+  return n;
+}
+
+TEST(SpecValidate, Sysctls) {
+  auto with = [](json namespaces, const char* key) -> std::vector<Patch> {
+    return {
+        {"/linux/namespaces", namespaces}, {"/linux/sysctl", {{key, "1"}}}, {"/hostname", kRemove}};
+  };
+  json none = json::array();
+  expect_errors(
+      {
+          {with(none, "net.ipv4.ip_forward"),
+           "linux.sysctl.\"net.ipv4.ip_forward\": requires a new network namespace"},
+          {with(ns_list({ns("network", "/proc/self/ns/net")}), "net.core.somaxconn"),
+           "linux.sysctl.\"net.core.somaxconn\": requires a new network namespace"},
+          {with(none, "kernel.shmmax"),
+           "linux.sysctl.\"kernel.shmmax\": requires a new IPC namespace"},
+          {with(none, "fs.mqueue.msg_max"),
+           "linux.sysctl.\"fs.mqueue.msg_max\": requires a new IPC namespace"},
+          {with(none, "kernel.hostname"),
+           "linux.sysctl.\"kernel.hostname\": requires a new UTS namespace"},
+          {with(base_doc()["linux"]["namespaces"], "vm.swappiness"),
+           "linux.sysctl.\"vm.swappiness\": sysctl is not in a separate kernel namespace"},
+          {with(base_doc()["linux"]["namespaces"], "kernel.msgmax"), "<ok>"},
+          {with(ns_list({ns("network")}), "net/ipv4/ip_forward"), "<ok>"},
+          {with(ns_list({ns("network", "/proc/self/ns/uts")}), "net.ipv4.ip_forward"), "<ok>"},
+          {with(ns_list({ns("ipc")}), "kernel.shm_rmid_forced"), "<ok>"},
+          {with(ns_list({ns("uts", "/proc/self/ns/uts")}), "kernel.domainname"), "<ok>"},
+      },
+      validate_msg);
+}
+
+TEST(SpecValidate, NamesAndNamespaces) {
+  json no_uts = ns_list({ns("pid"), ns("mount")});
+  json user_ns = ns_list({ns("user"), ns("mount")});
+  json maps = user_ns_mappings(65536);
+  expect_errors(
+      {
+          {{{"/linux/namespaces", no_uts}}, "hostname: requires a new UTS namespace"},
+          {{{"/linux/namespaces", no_uts}, {"/hostname", ""}}, "<ok>"},
+          {{{"/linux/namespaces", no_uts}, {"/hostname", kRemove}, {"/domainname", "example.org"}},
+           "domainname: requires a new UTS namespace"},
+          {{{"/linux", kRemove}}, "hostname: requires a new UTS namespace"},
+          {{{"/linux/uidMappings", maps}}, "linux.uidMappings: requires a user namespace"},
+          {{{"/linux/gidMappings", maps}}, "linux.gidMappings: requires a user namespace"},
+          {{{"/linux/namespaces", user_ns}, {"/hostname", kRemove}},
+           "linux.uidMappings: required by a new user namespace"},
+          {{{"/linux/namespaces", user_ns}, {"/hostname", kRemove}, {"/linux/uidMappings", maps}},
+           "linux.gidMappings: required by a new user namespace"},
+          {{{"/linux/namespaces", user_ns},
+            {"/hostname", kRemove},
+            {"/linux/uidMappings", maps},
+            {"/linux/gidMappings", maps}},
+           "<ok>"},
+          {{{"/linux/namespaces", ns_list({ns("user", "/proc/self/ns/user")})},
+            {"/hostname", kRemove}},
+           "<ok>"},
+      },
+      validate_msg);
+}
+
+TEST(SpecValidate, TimeOffsets) {
+  json offsets = {{"monotonic", {{"secs", 10}}}};
+  json namespaces = base_doc()["linux"]["namespaces"];
+  json with_time = namespaces;
+  with_time.push_back(ns("time"));
+  json joined_time = namespaces;
+  joined_time.push_back(ns("time", "/proc/self/ns/time"));
+  expect_errors(
+      {
+          {{{"/linux/timeOffsets", offsets}}, "linux.timeOffsets: requires a new time namespace"},
+          {{{"/linux/timeOffsets", offsets}, {"/linux/namespaces", joined_time}},
+           "linux.timeOffsets: requires a new time namespace"},
+          {{{"/linux/timeOffsets", offsets}, {"/linux/namespaces", with_time}}, "<ok>"},
+      },
+      validate_msg);
+}
+
+TEST(SpecNs, NamesFlagsAndLookup) {
+  const NsType all[] = {NsType::kMount, NsType::kUts,  NsType::kIpc,    NsType::kPid,
+                        NsType::kNet,   NsType::kUser, NsType::kCgroup, NsType::kTime};
+  const char* oci[] = {"mount", "uts", "ipc", "pid", "network", "user", "cgroup", "time"};
+  const char* proc[] = {"mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"};
+  const int flags[] = {CLONE_NEWNS,  CLONE_NEWUTS,  CLONE_NEWIPC,    CLONE_NEWPID,
+                       CLONE_NEWNET, CLONE_NEWUSER, CLONE_NEWCGROUP, 0x80};
+  for (int i = 0; i < kNsTypeCount; ++i) {
+    EXPECT_STREQ(ns_type_name(all[i]), oci[i]);
+    EXPECT_STREQ(ns_proc_name(all[i]), proc[i]);
+    EXPECT_EQ(ns_clone_flag(all[i]), flags[i]);
+    EXPECT_EQ(ns_type_from_name(oci[i]), all[i]);
+  }
+  EXPECT_FALSE(ns_type_from_name("net"));
+  EXPECT_FALSE(ns_type_from_name("mnt"));
+  Linux lx;
+  lx.namespaces = {{NsType::kPid, ""}, {NsType::kNet, "/run/netns/x"}};
+  EXPECT_TRUE(lx.has_ns(NsType::kPid));
+  EXPECT_FALSE(lx.has_ns(NsType::kUser));
+  ASSERT_NE(lx.find_ns(NsType::kNet), nullptr);
+  EXPECT_EQ(lx.find_ns(NsType::kNet)->path, "/run/netns/x");
+  EXPECT_EQ(lx.find_ns(NsType::kTime), nullptr);
+}
+
+TEST(SpecState, Json) {
+  State s;
+  s.id = "c1";
+  s.status = "created";
+  s.bundle = "/b";
+  EXPECT_EQ(state_to_json(s, false),
+            R"({"ociVersion":"1.3.0","id":"c1","status":"created","bundle":"/b"})");
+  s.pid = 42;
+  s.annotations = {{"k", "v"}};
+  EXPECT_EQ(state_to_json(s, false),
+            R"({"ociVersion":"1.3.0","id":"c1","status":"created","pid":42,"bundle":"/b",)"
+            R"("annotations":{"k":"v"}})");
+  EXPECT_EQ(
+      state_to_json(s, true),
+      "{\n  \"ociVersion\": \"1.3.0\",\n  \"id\": \"c1\",\n  \"status\": \"created\",\n"
+      "  \"pid\": 42,\n  \"bundle\": \"/b\",\n  \"annotations\": {\n    \"k\": \"v\"\n  }\n}");
+  s.id = "bad\xff";  // invalid UTF-8 must not throw
+  EXPECT_NE(state_to_json(s, false).find("bad"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nsbox::spec
