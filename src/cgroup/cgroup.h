@@ -23,7 +23,7 @@ struct Hierarchy {
   std::string mountpoint;                // "/sys/fs/cgroup/memory"
   std::vector<std::string> controllers;  // v1: mount options; v2: root cgroup.controllers
   bool v2 = false;
-  std::string name;       // v1 named hierarchy ("systemd" for name=systemd), else empty
+  std::string name;        // v1 named hierarchy ("systemd" for name=systemd), else empty
   std::string root = "/";  // cgroup path mounted at mountpoint (mountinfo field 4)
 };
 

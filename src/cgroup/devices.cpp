@@ -16,10 +16,10 @@ spec::DeviceRule allow_rule(char type, int64_t major, int64_t minor) {
 // runc's allow-list for containers whose rules start with a deny-all.
 std::vector<spec::DeviceRule> default_rules() {
   std::vector<spec::DeviceRule> out = {
-      allow_rule('c', -1, -1),  allow_rule('b', -1, -1), allow_rule('c', 1, 3),
-      allow_rule('c', 1, 5),    allow_rule('c', 1, 7),   allow_rule('c', 5, 0),
-      allow_rule('c', 1, 9),    allow_rule('c', 1, 8),   allow_rule('c', 136, -1),
-      allow_rule('c', 5, 2),    allow_rule('c', 5, 1),   allow_rule('c', 10, 200)};
+      allow_rule('c', -1, -1), allow_rule('b', -1, -1), allow_rule('c', 1, 3),
+      allow_rule('c', 1, 5),   allow_rule('c', 1, 7),   allow_rule('c', 5, 0),
+      allow_rule('c', 1, 9),   allow_rule('c', 1, 8),   allow_rule('c', 136, -1),
+      allow_rule('c', 5, 2),   allow_rule('c', 5, 1),   allow_rule('c', 10, 200)};
   out[0].access = out[1].access = "m";  // mknod of any device
   return out;
 }
@@ -36,8 +36,8 @@ bool full_access(const std::string& access) {
 }
 
 bool is_deny_all(const spec::DeviceRule& r) {
-  return !r.allow && (r.type.empty() || r.type == "a") && wildcard(r.major) &&
-         wildcard(r.minor) && full_access(r.access);
+  return !r.allow && (r.type.empty() || r.type == "a") && wildcard(r.major) && wildcard(r.minor) &&
+         full_access(r.access);
 }
 
 Status append_rule(const spec::DeviceRule& r, std::vector<DeviceLine>* out) {

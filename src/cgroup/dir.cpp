@@ -19,9 +19,10 @@ using namespace std::chrono_literals;
 
 // A concurrent destroy may rmdir a shared parent between our mkdir calls.
 constexpr int kMkdirAttempts = 8;
-// rmdir of a cgroup whose processes are still exiting fails with EBUSY.
-constexpr auto kRmdirTimeout = 1s;
 constexpr auto kRmdirPoll = 10ms;
+
+// A cgroup removed under us: ENOENT on lookup, ENODEV on an open control file.
+bool vanished(int err) { return err == ENOENT || err == ENODEV; }
 
 std::vector<std::string> components(const std::string& rel) {
   std::vector<std::string> out;
@@ -57,7 +58,7 @@ Status parse_pids(const std::string& text, std::vector<pid_t>* out) {
 
 Status collect_tree(const std::string& dir, std::vector<pid_t>* out) {
   auto text = nsbox::read_file(join_path(dir, "cgroup.procs"));
-  if (!text) return text.error().code == ENOENT ? Status{} : Status{text.error()};
+  if (!text) return vanished(text.error().code) ? Status{} : Status{text.error()};
   NSBOX_TRY_CTX(parse_pids(*text, out), dir + "/cgroup.procs");
   for (const auto& sub : subdirs(dir)) NSBOX_TRY(collect_tree(sub, out));
   return {};
@@ -98,6 +99,17 @@ Result<std::string> CgroupDir::read_file(const std::string& name) const {
   return nsbox::read_file(join_path(path(), name));
 }
 
+void CgroupDir::claim_missing_levels() {
+  int depth = static_cast<int>(components(rel_).size());
+  int missing = 0;
+  struct stat st {};
+  for (std::string dir = path(); missing < depth && ::stat(dir.c_str(), &st) != 0;
+       dir = parent_of(dir)) {
+    ++missing;
+  }
+  owned_ = std::max(owned_, missing);
+}
+
 // One mkdir -p pass. On failure the levels this pass created are removed.
 Status CgroupDir::make_levels() {
   auto parts = components(rel_);
@@ -113,7 +125,7 @@ Status CgroupDir::make_levels() {
     }
     if (st) st = init_level(cur);
     if (!st) {
-      if (created > 0) (void)CgroupDir(h_, rel_, created).destroy();
+      if (created > 0) (void)CgroupDir(h_, rel_, created).destroy(Clock::now());
       return st;
     }
   }
@@ -126,7 +138,7 @@ Status CgroupDir::create() {
   Status st;
   for (int attempt = 0; attempt < kMkdirAttempts; ++attempt) {
     st = make_levels();
-    if (st || st.error().code != ENOENT) break;
+    if (st || !vanished(st.error().code)) break;
   }
   if (!st) return st;
   if (created_leaf_) return {};
@@ -161,12 +173,10 @@ Status CgroupDir::add_process(pid_t pid) const {
   return {};
 }
 
-Status CgroupDir::collect_pids(std::vector<pid_t>* out) const {
-  return collect_tree(path(), out);
-}
+Status CgroupDir::collect_pids(std::vector<pid_t>* out) const { return collect_tree(path(), out); }
 
-Status CgroupDir::destroy() const {
-  NSBOX_TRY(rmdir_tree(path(), Clock::now() + kRmdirTimeout));
+Status CgroupDir::destroy(Clock::time_point deadline) const {
+  NSBOX_TRY(rmdir_tree(path(), deadline));
   std::string cur = path();
   for (int i = 1; i < owned_; ++i) {
     cur = parent_of(cur);

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ class CgroupDir {
   Status write_file(const std::string& name, std::string_view value) const;
   Result<std::string> read_file(const std::string& name) const;
 
+  // Own the trailing levels of rel that do not exist yet, so that serialize()
+  // before create() already names the parents create() will make.
+  void claim_missing_levels();
   // mkdir -p (restarted when a concurrent destroy removes a parent), v1
   // cpuset inheritance, refusal of a populated existing leaf.
   Status create();
@@ -38,7 +42,8 @@ class CgroupDir {
   Status add_process(pid_t pid) const;
   // Appends the pids of the leaf and its descendants; a missing leaf adds none.
   Status collect_pids(std::vector<pid_t>* out) const;
-  Status destroy() const;
+  // Retries EBUSY until deadline (processes still exiting).
+  Status destroy(std::chrono::steady_clock::time_point deadline) const;
 
   nlohmann::json to_json() const;
   static Result<CgroupDir> from_json(const nlohmann::json& j);

@@ -90,7 +90,8 @@ struct Found {
 // Bind mounts show one hierarchy several times: keep one entry per device,
 // preferring the mount of the hierarchy's root.
 void add_unique(std::vector<Found>* found, const MountEntry& m, Hierarchy h) {
-  auto it = std::find_if(found->begin(), found->end(), [&](const Found& f) { return f.dev == m.dev; });
+  auto it =
+      std::find_if(found->begin(), found->end(), [&](const Found& f) { return f.dev == m.dev; });
   if (it == found->end()) {
     found->push_back(Found{m.dev, std::move(h)});
   } else if (it->h.root != "/" && m.root == "/") {
@@ -109,8 +110,8 @@ Result<Layout> probe_uncached() {
     if (!has_magic(m->mountpoint, is_v2)) continue;  // over-mounted or gone
     add_unique(is_v2 ? &v2 : &v1, *m, is_v2 ? v2_hierarchy(*m) : v1_hierarchy(*m));
   }
-  bool v1_controllers = std::any_of(v1.begin(), v1.end(),
-                                    [](const Found& f) { return !f.h.controllers.empty(); });
+  bool v1_controllers =
+      std::any_of(v1.begin(), v1.end(), [](const Found& f) { return !f.h.controllers.empty(); });
   if (!v1_controllers && v2.empty()) {
     return make_error("cgroup probe: no cgroup controller hierarchy is mounted");
   }
@@ -135,9 +136,12 @@ Result<Layout> probe() {
 
 const char* mode_name(Mode m) {
   switch (m) {
-    case Mode::kV1: return "v1";
-    case Mode::kV2: return "v2";
-    case Mode::kHybrid: return "hybrid";
+    case Mode::kV1:
+      return "v1";
+    case Mode::kV2:
+      return "v2";
+    case Mode::kHybrid:
+      return "hybrid";
   }
   return "unknown";
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.h"
@@ -16,6 +17,9 @@ namespace nsbox::cgroup {
 namespace {
 
 constexpr int kStateVersion = 1;
+// rmdir of a cgroup whose processes are still exiting fails with EBUSY: the
+// whole destroy() retries for this long.
+constexpr auto kDestroyTimeout = std::chrono::seconds(1);
 
 Result<std::vector<pid_t>> sorted_pids(const CgroupDir& dir) {
   std::vector<pid_t> out;
@@ -34,6 +38,7 @@ class BaseManager : public Manager {
     for (size_t i = 0; i < dirs_.size(); ++i) {
       if (auto st = dirs_[i].create(); !st) {
         rollback(i);
+        create_failed_ = true;
         return std::move(st).error().wrap("create cgroup");
       }
     }
@@ -45,11 +50,15 @@ class BaseManager : public Manager {
     return {};
   }
 
-  // Every directory is attempted; the first failure is reported.
+  // Every directory is attempted; the first failure is reported. After a
+  // failed create() this is a no-op: create() removed what it made, and what
+  // is left (e.g. a populated cgroup at the same path) belongs to others.
   Status destroy() override {
+    if (create_failed_) return {};
     Status first;
+    auto deadline = std::chrono::steady_clock::now() + kDestroyTimeout;
     for (const auto& d : dirs_) {
-      auto st = d.destroy();
+      auto st = d.destroy(deadline);
       if (!st && first) first = std::move(st).error().wrap("destroy cgroup");
     }
     return first;
@@ -73,10 +82,12 @@ class BaseManager : public Manager {
   std::vector<CgroupDir> dirs_;
 
  private:
+  bool create_failed_ = false;
+
   // Remove what create() made in the first n directories.
   void rollback(size_t n) {
     for (size_t i = 0; i < n; ++i)
-      if (dirs_[i].created_leaf()) (void)dirs_[i].destroy();
+      if (dirs_[i].created_leaf()) (void)dirs_[i].destroy(std::chrono::steady_clock::now());
   }
 };
 
@@ -148,9 +159,12 @@ class HybridManager final : public V1Manager {
 
 bool uses(Mode mode, const Hierarchy& h) {
   switch (mode) {
-    case Mode::kV1: return !h.v2;
-    case Mode::kV2: return h.v2;
-    case Mode::kHybrid: return true;
+    case Mode::kV1:
+      return !h.v2;
+    case Mode::kV2:
+      return h.v2;
+    case Mode::kHybrid:
+      return true;
   }
   return false;
 }
@@ -159,9 +173,15 @@ Result<std::unique_ptr<Manager>> build(Mode mode, std::vector<CgroupDir> dirs) {
   if (dirs.empty()) return make_error(std::string("cgroup: no ") + mode_name(mode) + " hierarchy");
   std::unique_ptr<Manager> m;
   switch (mode) {
-    case Mode::kV1: m = std::make_unique<V1Manager>(mode, std::move(dirs)); break;
-    case Mode::kV2: m = std::make_unique<V2Manager>(mode, std::move(dirs)); break;
-    case Mode::kHybrid: m = std::make_unique<HybridManager>(mode, std::move(dirs)); break;
+    case Mode::kV1:
+      m = std::make_unique<V1Manager>(mode, std::move(dirs));
+      break;
+    case Mode::kV2:
+      m = std::make_unique<V2Manager>(mode, std::move(dirs));
+      break;
+    case Mode::kHybrid:
+      m = std::make_unique<HybridManager>(mode, std::move(dirs));
+      break;
   }
   return m;
 }
@@ -203,6 +223,7 @@ Result<std::unique_ptr<Manager>> make_manager(const Layout& layout,
     auto rel = path_below_mount(h, *path);
     if (!rel) return std::move(rel).error();
     dirs.emplace_back(h, *rel, owned);
+    dirs.back().claim_missing_levels();
   }
   return build(layout.mode, std::move(dirs));
 }

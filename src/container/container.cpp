@@ -248,6 +248,8 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   rec.cgroup = cg->serialize();
   NSBOX_TRY(dir.save(rec));  // a crash from here on is cleaned by delete
   NSBOX_TRY(cg->create());
+  rec.cgroup = cg->serialize();
+  NSBOX_TRY(dir.save(rec));
   static const std::vector<spec::DeviceRule> kNoRules;
   NSBOX_TRY(cg->apply_devices(lx.resources ? lx.resources->devices : kNoRules, lx.devices));
   auto leaf = cg->open_v2_leaf();
@@ -267,6 +269,7 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   ctx.rootfs_opts.in_user_ns = p.plan.new_user || !p.plan.joins.empty();
   ctx.caps = p.caps;
   ctx.start_listen_fd = listen_fd->get();
+  ctx.close_in_child = dir.fd();
   ctx.orig_sigmask = opt.sigmask != nullptr ? opt.sigmask : &orig;
 
   process::SpawnCallbacks cb;

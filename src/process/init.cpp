@@ -131,14 +131,6 @@ Status apply_names(const spec::Config& cfg) {
   return {};
 }
 
-Status enter_cwd(const spec::Process& proc) {
-  if (::chdir(proc.cwd.c_str()) == 0) return {};
-  // runc creates a missing working directory.
-  NSBOX_TRY_CTX(mkdir_p(proc.cwd, 0755), "process.cwd");
-  if (::chdir(proc.cwd.c_str()) < 0) return sys_error("process.cwd: chdir " + proc.cwd);
-  return {};
-}
-
 // Everything from the new namespaces to "created".
 Status setup(InitContext& ctx, std::string* exe) {
   const auto& cfg = *ctx.cfg;
@@ -149,11 +141,13 @@ Status setup(InitContext& ctx, std::string* exe) {
   NSBOX_TRY(rootfs::prepare(cfg, ctx.rootfs, ctx.rootfs_opts));
   NSBOX_TRY(container::run_hooks(hooks_of(ctx, &spec::Hooks::create_container),
                                  hook_state(ctx, "creating"), "createContainer"));
-  NSBOX_TRY(rootfs::enter(cfg, ctx.rootfs_opts));
+  NSBOX_TRY(rootfs::switch_root(cfg, ctx.rootfs_opts));
+  // Before finalize(): readonlyPaths makes /proc/sys read-only.
   if (cfg.linux_) NSBOX_TRY(apply_sysctls(*cfg.linux_));
   NSBOX_TRY(apply_names(cfg));
+  NSBOX_TRY(rootfs::finalize(cfg));
   const auto& proc = *cfg.process;
-  NSBOX_TRY(enter_cwd(proc));
+  if (::chdir(proc.cwd.c_str()) < 0) return sys_error("process.cwd: chdir " + proc.cwd);
   auto path = find_executable(proc.args[0], proc.env);
   if (!path) return std::move(path).error();
   *exe = std::move(*path);
@@ -241,6 +235,7 @@ void container_init(InitContext& ctx) {
   // No host fd but ours reaches the container: mark everything above stdio
   // close-on-exec (the sync channel and start socket already are).
   ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (ctx.close_in_child >= 0) ::close(ctx.close_in_child);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   reset_signals(ctx.orig_sigmask);
   Channel& chan = *ctx.chan;

@@ -27,6 +27,7 @@ struct InitContext {
   Channel* chan = nullptr;     // child end
   int start_listen_fd = -1;    // accept()s the `start` request
   const sigset_t* orig_sigmask = nullptr;
+  int close_in_child = -1;     // the locked state directory: the lock must not outlive create
 };
 
 [[noreturn]] void container_init(InitContext& ctx);

@@ -65,7 +65,9 @@ Result<std::string> own_cgroup(const MountInfo& mi, const std::string& proc_cgro
     }
     if (f[1].empty()) continue;
     auto ctrls = split(f[1], ',');
-    auto has = [&](const std::string& c) { return std::find(opts.begin(), opts.end(), c) != opts.end(); };
+    auto has = [&](const std::string& c) {
+      return std::find(opts.begin(), opts.end(), c) != opts.end();
+    };
     if (std::all_of(ctrls.begin(), ctrls.end(), has)) return path;
   }
   return make_error("no cgroup of this process in hierarchy \"" + mi.mountpoint + "\"");

@@ -31,15 +31,18 @@ struct DefaultDev {
 };
 
 constexpr DefaultDev kDefaultDevices[] = {
-    {"/dev/null", 1, 3},    {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
-    {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+    {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+    {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
 mode_t type_bits(char type) {
   switch (type) {
-    case 'b': return S_IFBLK;
-    case 'p': return S_IFIFO;
-    default: return S_IFCHR;  // 'c' and 'u' (unbuffered character device)
+    case 'b':
+      return S_IFBLK;
+    case 'p':
+      return S_IFIFO;
+    default:
+      return S_IFCHR;  // 'c' and 'u' (unbuffered character device)
   }
 }
 
@@ -55,11 +58,20 @@ std::string describe(const DevSpec& d) {
 
 std::vector<DevSpec> wanted_devices(const spec::Config& cfg) {
   std::vector<DevSpec> out;
-  for (const auto& d : kDefaultDevices) out.push_back({d.path, 'c', makedev(d.major, d.minor)});
+  for (const auto& d : kDefaultDevices) {
+    DevSpec s;
+    s.path = d.path;
+    s.rdev = makedev(d.major, d.minor);
+    out.push_back(std::move(s));
+  }
   if (!cfg.linux_) return out;
   for (const auto& d : cfg.linux_->devices) {
-    DevSpec s{container_path(d.path), d.type, 0, d.file_mode.value_or(0666) & 07777u,
-              d.uid.value_or(0), d.gid.value_or(0)};
+    DevSpec s;
+    s.path = container_path(d.path);
+    s.type = d.type;
+    s.perm = d.file_mode.value_or(0666) & 07777u;  // runc: default 0666, type bits dropped
+    s.uid = d.uid.value_or(0);
+    s.gid = d.gid.value_or(0);
     if (d.type != 'p') {
       s.rdev = makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor));
     }
@@ -95,7 +107,8 @@ Status bind_device(int dirfd, const std::string& name, const DevSpec& d) {
   struct stat st {};
   if (!src || ::fstat(src.get(), &st) < 0) return sys_error("open host device");
   if (!matches(st, d)) return make_error("host node is not device " + describe(d));
-  UniqueFd dst(::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0));
+  UniqueFd dst(
+      ::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0));
   if (!dst && errno == EEXIST) {
     dst.reset(::openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (dst && (::fstat(dst.get(), &st) < 0 || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))) {
@@ -139,7 +152,8 @@ Status dev_symlinks(const Ctx& ctx) {
     }
   }
   // /dev/ptmx must be the container's devpts one.
-  if (::unlinkat(dev->get(), "ptmx", 0) < 0 && errno != ENOENT) return sys_error("remove \"/dev/ptmx\"");
+  if (::unlinkat(dev->get(), "ptmx", 0) < 0 && errno != ENOENT)
+    return sys_error("remove \"/dev/ptmx\"");
   if (::symlinkat("pts/ptmx", dev->get(), "ptmx") < 0) return sys_error("symlink \"/dev/ptmx\"");
   return {};
 }

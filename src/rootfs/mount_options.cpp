@@ -98,9 +98,9 @@ struct AtimeOpt {
 };
 
 constexpr AtimeOpt kRecAtimeOpts[] = {
-    {"ratime", MOUNT_ATTR_RELATIME},        {"rrelatime", MOUNT_ATTR_RELATIME},
-    {"rnorelatime", MOUNT_ATTR_RELATIME},   {"rnostrictatime", MOUNT_ATTR_RELATIME},
-    {"rnoatime", MOUNT_ATTR_NOATIME},       {"rstrictatime", MOUNT_ATTR_STRICTATIME},
+    {"ratime", MOUNT_ATTR_RELATIME},      {"rrelatime", MOUNT_ATTR_RELATIME},
+    {"rnorelatime", MOUNT_ATTR_RELATIME}, {"rnostrictatime", MOUNT_ATTR_RELATIME},
+    {"rnoatime", MOUNT_ATTR_NOATIME},     {"rstrictatime", MOUNT_ATTR_STRICTATIME},
 };
 
 constexpr std::string_view kUnsupported[] = {"idmap", "ridmap", "tmpcopyup"};

@@ -22,9 +22,9 @@ struct StFlag {
 };
 
 constexpr StFlag kStFlags[] = {
-    {ST_RDONLY, MS_RDONLY},         {ST_NOSUID, MS_NOSUID},         {ST_NODEV, MS_NODEV},
-    {ST_NOEXEC, MS_NOEXEC},         {ST_NOATIME, MS_NOATIME},       {ST_NODIRATIME, MS_NODIRATIME},
-    {ST_RELATIME, MS_RELATIME},     {ST_NOSYMFOLLOW, MS_NOSYMFOLLOW},
+    {ST_RDONLY, MS_RDONLY},     {ST_NOSUID, MS_NOSUID},           {ST_NODEV, MS_NODEV},
+    {ST_NOEXEC, MS_NOEXEC},     {ST_NOATIME, MS_NOATIME},         {ST_NODIRATIME, MS_NODIRATIME},
+    {ST_RELATIME, MS_RELATIME}, {ST_NOSYMFOLLOW, MS_NOSYMFOLLOW},
 };
 
 // Flags a less privileged mount namespace cannot clear on a mount it got

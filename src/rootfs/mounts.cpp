@@ -15,9 +15,10 @@ namespace {
 
 // Entries under /proc that may be mount targets (lxcfs-style emulation; runc).
 constexpr std::string_view kProcAllowed[] = {
-    "/proc/cpuinfo",      "/proc/diskstats",   "/proc/meminfo",         "/proc/stat",
-    "/proc/swaps",        "/proc/uptime",      "/proc/loadavg",         "/proc/slabinfo",
-    "/proc/pressure/cpu", "/proc/pressure/io", "/proc/pressure/memory", "/proc/sys/kernel/ns_last_pid",
+    "/proc/cpuinfo",     "/proc/diskstats",       "/proc/meminfo",
+    "/proc/stat",        "/proc/swaps",           "/proc/uptime",
+    "/proc/loadavg",     "/proc/slabinfo",        "/proc/pressure/cpu",
+    "/proc/pressure/io", "/proc/pressure/memory", "/proc/sys/kernel/ns_last_pid",
 };
 
 bool is_procfs(int fd) {

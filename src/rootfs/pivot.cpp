@@ -17,12 +17,13 @@ namespace {
 
 Error pivot_error(int oldroot, int err) {
   struct statfs sf {};
-  bool ramfs = ::fstatfs(oldroot, &sf) == 0 &&
-               (sf.f_type == RAMFS_MAGIC || sf.f_type == TMPFS_MAGIC);
+  bool ramfs =
+      ::fstatfs(oldroot, &sf) == 0 && (sf.f_type == RAMFS_MAGIC || sf.f_type == TMPFS_MAGIC);
   if (err == EINVAL && ramfs) {
-    return sys_error("pivot_root (the current root is an initramfs, which cannot be "
-                     "pivoted: use --no-pivot)",
-                     err);
+    return sys_error(
+        "pivot_root (the current root is an initramfs, which cannot be "
+        "pivoted: use --no-pivot)",
+        err);
   }
   return sys_error("pivot_root", err);
 }

@@ -145,8 +145,9 @@ Status prepare(const spec::Config& cfg, const std::string& rootfs, const Options
   auto prop = root_propagation(cfg);
   if (!prop) return std::move(prop).error();
   if (opt.no_pivot && (*prop & MS_PRIVATE)) {
-    return make_error("linux.rootfsPropagation: [r]private is not safe without pivot_root "
-                      "(--no-pivot)");
+    return make_error(
+        "linux.rootfsPropagation: [r]private is not safe without pivot_root "
+        "(--no-pivot)");
   }
   char real[PATH_MAX];
   if (::realpath(rootfs.c_str(), real) == nullptr) return sys_error("rootfs \"" + rootfs + "\"");
@@ -162,7 +163,7 @@ Status prepare(const spec::Config& cfg, const std::string& rootfs, const Options
   return {};
 }
 
-Status enter(const spec::Config& cfg, const Options& opt) {
+Status switch_root(const spec::Config& cfg, const Options& opt) {
   auto prop = root_propagation(cfg);
   if (!prop) return std::move(prop).error();
   NSBOX_TRY(opt.no_pivot ? move_root_to_cwd() : pivot_to_cwd());
@@ -170,12 +171,29 @@ Status enter(const spec::Config& cfg, const Options& opt) {
     return sys_error("linux.rootfsPropagation: set propagation of \"/\"");
   }
   if (needs_dev_setup(cfg)) NSBOX_TRY(reopen_dev_null());
+  // runc creates process.cwd here, while "/" is still writable.
+  if (cfg.process && !cfg.process->cwd.empty()) {
+    UniqueFd rootfd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfd) return sys_error("open \"/\"");
+    auto cwd = mkdir_all_in_root(rootfd.get(), cfg.process->cwd, 0755);
+    if (!cwd) return std::move(cwd).error().wrap("process.cwd");
+  }
+  return {};
+}
+
+Status finalize(const spec::Config& cfg) {
   UniqueFd rootfd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd) return sys_error("open \"/\"");
   NSBOX_TRY(apply_paths(rootfd.get(), cfg));
-  NSBOX_TRY(finish_deferred(Ctx{cfg, opt, rootfd.get(), "/"}));
+  const Options none;
+  NSBOX_TRY(finish_deferred(Ctx{cfg, none, rootfd.get(), "/"}));
   if (cfg.root.readonly) NSBOX_TRY(remount_root_readonly());
   return {};
+}
+
+Status enter(const spec::Config& cfg, const Options& opt) {
+  NSBOX_TRY(switch_root(cfg, opt));
+  return finalize(cfg);
 }
 
 }  // namespace nsbox::rootfs

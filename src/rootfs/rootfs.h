@@ -7,10 +7,11 @@
 //  - prepare(): cwd is the bundle directory (relative bind-mount sources and a
 //    relative `rootfs` are resolved against it); the host's /proc is mounted.
 //    On success cwd is the rootfs (its self bind mount), ready for enter().
-//  - enter(): called after prepare() (hooks may run in between) with cwd left
-//    where prepare() put it. After it returns, cwd is the container's "/".
-//    maskedPaths/readonlyPaths and deferred read-only remounts go through
-//    /proc/self/fd/N, so they need /proc mounted in the container when used.
+//  - enter()/switch_root(): called after prepare() (hooks may run in between)
+//    with cwd left where prepare() put it. Afterwards cwd is the container's "/".
+//  - finalize(): maskedPaths/readonlyPaths and deferred read-only remounts go
+//    through /proc/self/fd/N, so they need the container's /proc mounted
+//    (missing paths are skipped, so configs without /proc masks are fine).
 #pragma once
 
 #include <sys/types.h>
@@ -35,10 +36,17 @@ struct Options {
 // /dev/ptmx) unless /dev is a bind mount, and linux.devices.
 Status prepare(const spec::Config& cfg, const std::string& rootfs, const Options& opt);
 
-// Step 2: pivot_root (or MS_MOVE + chroot with no_pivot) into the cwd set by
-// prepare(), rootfsPropagation, readonlyPaths, maskedPaths, deferred
-// read-only remounts of tmpfs and /dev mounts, and root.readonly last.
+// Step 2: enter() = switch_root() + finalize(). Callers that write /proc/sys
+// (linux.sysctl) must do it between the two, as runc does, because
+// readonlyPaths usually makes /proc/sys read-only.
 Status enter(const spec::Config& cfg, const Options& opt);
+// pivot_root (or MS_MOVE + chroot with no_pivot) into the cwd set by
+// prepare(); cwd becomes "/". Then rootfsPropagation, stdio fds on the host's
+// /dev/null moved to the container's, and process.cwd created (in-root).
+Status switch_root(const spec::Config& cfg, const Options& opt);
+// readonlyPaths, maskedPaths, read-only remounts deferred by prepare() (tmpfs
+// and /dev mounts), and last root.readonly (keeping the mount's locked flags).
+Status finalize(const spec::Config& cfg);
 
 // Open `path` inside the tree rooted at `rootfd` like openat2(RESOLVE_IN_ROOT |
 // RESOLVE_NO_MAGICLINKS): absolute symlinks and ".." stay inside the root.
@@ -53,9 +61,10 @@ Result<UniqueFd> mkdir_all_in_root(int rootfd, const std::string& path, mode_t m
 
 // Parsed "options" of a mount entry (exported for unit tests).
 struct MountFlags {
-  unsigned long flags = 0;        // MS_* set
-  unsigned long clear = 0;        // MS_* explicitly cleared ("rw", "suid", "dev", "exec", ...)
-  unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (|MS_REC); last wins
+  unsigned long flags = 0;  // MS_* set
+  unsigned long clear = 0;  // MS_* explicitly cleared ("rw", "suid", "dev", "exec", ...)
+  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (|MS_REC); the last one given wins.
+  unsigned long propagation = 0;
   bool bind = false, rbind = false;
   uint64_t rec_attr_set = 0;  // MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE): "rro", "rnosuid"...
   uint64_t rec_attr_clr = 0;

@@ -74,44 +74,24 @@ enum class WalkMode { kLookup, kMkdir };
 // root; ".." pops our own stack so it can never climb above the root.
 class Walker {
  public:
-  Walker(int rootfd, std::string path) : rootfd_(rootfd), path_(std::move(path)) {}
+  Walker(int rootfd, std::string path, WalkMode mode = WalkMode::kLookup, mode_t dir_mode = 0)
+      : rootfd_(rootfd), path_(std::move(path)), mode_(mode), dir_mode_(dir_mode) {}
 
-  Result<UniqueFd> run(WalkMode mode, mode_t dir_mode, bool follow_last) {
-    std::deque<std::string> todo = components(path_);
-    int links = 0;
-    int retries = 0;
-    while (!todo.empty()) {
-      std::string comp = std::move(todo.front());
-      todo.pop_front();
+  Result<UniqueFd> run(bool follow_last) {
+    todo_ = components(path_);
+    while (!todo_.empty()) {
+      std::string comp = std::move(todo_.front());
+      todo_.pop_front();
       if (comp == "..") {
         if (!stack_.empty()) stack_.pop_back();
         continue;
       }
       UniqueFd fd(::openat(cur(), comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
       if (!fd) {
-        int err = errno;
-        if (err != ENOENT || mode != WalkMode::kMkdir || ++retries > kMaxRetries) {
-          return walk_error("open", path_, err);
-        }
-        if (::mkdirat(cur(), comp.c_str(), dir_mode) < 0 && errno != EEXIST) {
-          return walk_error("mkdir", path_, errno);
-        }
-        todo.push_front(std::move(comp));
+        NSBOX_TRY(create_missing(std::move(comp), errno));
         continue;
       }
-      struct stat st {};
-      if (::fstat(fd.get(), &st) < 0) return walk_error("stat", path_, errno);
-      if (S_ISLNK(st.st_mode) && (follow_last || !todo.empty())) {
-        if (++links > kMaxSymlinks) return walk_error("open", path_, ELOOP);
-        auto target = read_link(fd.get());
-        if (!target) return walk_error("readlink", path_, target.error().code);
-        if (target->front() == '/') stack_.clear();
-        auto parts = components(*target);
-        todo.insert(todo.begin(), parts.begin(), parts.end());
-        continue;
-      }
-      if (!todo.empty() && !S_ISDIR(st.st_mode)) return walk_error("open", path_, ENOTDIR);
-      stack_.push_back(std::move(fd));
+      NSBOX_TRY(step(std::move(fd), follow_last));
     }
     if (!stack_.empty()) return std::move(stack_.back());
     UniqueFd root(::openat(rootfd_, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -122,9 +102,44 @@ class Walker {
  private:
   int cur() const { return stack_.empty() ? rootfd_ : stack_.back().get(); }
 
+  // kMkdir: create the missing directory and look the component up again.
+  Status create_missing(std::string comp, int err) {
+    if (err != ENOENT || mode_ != WalkMode::kMkdir || ++retries_ > kMaxRetries) {
+      return walk_error("open", path_, err);
+    }
+    if (::mkdirat(cur(), comp.c_str(), dir_mode_) < 0 && errno != EEXIST) {
+      return walk_error("mkdir", path_, errno);
+    }
+    todo_.push_front(std::move(comp));
+    return {};
+  }
+
+  // Descend into fd, or queue a symlink's target (absolute: from the root).
+  Status step(UniqueFd fd, bool follow_last) {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) < 0) return walk_error("stat", path_, errno);
+    if (S_ISLNK(st.st_mode) && (follow_last || !todo_.empty())) {
+      if (++links_ > kMaxSymlinks) return walk_error("open", path_, ELOOP);
+      auto target = read_link(fd.get());
+      if (!target) return walk_error("readlink", path_, target.error().code);
+      if (target->front() == '/') stack_.clear();
+      auto parts = components(*target);
+      todo_.insert(todo_.begin(), parts.begin(), parts.end());
+      return {};
+    }
+    if (!todo_.empty() && !S_ISDIR(st.st_mode)) return walk_error("open", path_, ENOTDIR);
+    stack_.push_back(std::move(fd));
+    return {};
+  }
+
   int rootfd_;
   std::string path_;
+  WalkMode mode_;
+  mode_t dir_mode_;
+  std::deque<std::string> todo_;
   std::vector<UniqueFd> stack_;
+  int links_ = 0;
+  int retries_ = 0;
 };
 
 // Turn the O_PATH result of a walk into what open(flags) would have returned.
@@ -142,7 +157,7 @@ Result<UniqueFd> reopen_as(UniqueFd fd, const std::string& path, int flags) {
 Result<UniqueFd> create_fallback(int rootfd, const std::string& path, int flags, mode_t mode) {
   auto [dir, base] = detail::split_last(detail::container_path(path));
   if (base.empty() || base == "..") return walk_error("open", path, ENOENT);
-  auto dirfd = Walker(rootfd, dir).run(WalkMode::kLookup, 0, true);
+  auto dirfd = Walker(rootfd, dir).run(true);
   if (!dirfd) return std::move(dirfd).error();
   UniqueFd fd(::openat(dirfd->get(), base.c_str(), flags | O_NOFOLLOW, mode));
   if (!fd) return walk_error("open", path, errno);
@@ -150,7 +165,7 @@ Result<UniqueFd> create_fallback(int rootfd, const std::string& path, int flags,
 }
 
 Result<UniqueFd> open_fallback(int rootfd, const std::string& path, int flags, mode_t mode) {
-  auto fd = Walker(rootfd, path).run(WalkMode::kLookup, 0, !(flags & O_NOFOLLOW));
+  auto fd = Walker(rootfd, path).run(!(flags & O_NOFOLLOW));
   if (!fd) {
     if (fd.error().code == ENOENT && (flags & O_CREAT)) {
       return create_fallback(rootfd, path, flags, mode);
@@ -181,7 +196,7 @@ Result<UniqueFd> open_in_root(int rootfd, const std::string& path, int flags, mo
 }
 
 Result<UniqueFd> mkdir_all_in_root(int rootfd, const std::string& path, mode_t mode) {
-  auto fd = Walker(rootfd, path).run(WalkMode::kMkdir, mode, true);
+  auto fd = Walker(rootfd, path, WalkMode::kMkdir, mode).run(true);
   if (!fd) return fd;
   struct stat st {};
   if (::fstat(fd->get(), &st) < 0) return walk_error("stat", path, errno);

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,13 +38,17 @@ std::string host_ns(const std::string& name) {
 }
 
 Output run_program(const std::vector<std::string>& argv, const std::string& input, int timeout_s) {
-  int in[2], out[2], err[2];
-  if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return {};
+  // stdout/stderr go to memfds, not pipes: a container created by the
+  // program inherits them and may outlive it, so EOF cannot mark the end.
+  int out = memfd_create("out", MFD_CLOEXEC);
+  int err = memfd_create("err", MFD_CLOEXEC);
+  int in[2];
+  if (out < 0 || err < 0 || pipe2(in, O_CLOEXEC) < 0) return {};
   pid_t pid = fork();
   if (pid == 0) {
     dup2(in[0], 0);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
+    dup2(out, 1);
+    dup2(err, 2);
     std::vector<char*> a;
     for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
     a.push_back(nullptr);
@@ -50,43 +56,31 @@ Output run_program(const std::vector<std::string>& argv, const std::string& inpu
     _exit(127);
   }
   close(in[0]);
-  close(out[1]);
-  close(err[1]);
   if (!input.empty()) (void)!write(in[1], input.data(), input.size());
   close(in[1]);
   Output o;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  int open_fds = 2;
-  while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now())
-                    .count();
-    if (left <= 0) {
-      kill(pid, SIGKILL);
-      o.err += "\n[harness: timed out]";
-      break;
-    }
-    if (poll(fds, 2, static_cast<int>(left)) < 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buf[4096];
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-        continue;
-      }
-      (i == 0 ? o.out : o.err).append(buf, static_cast<size_t>(n));
-    }
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  pollfd pfd{pidfd, POLLIN, 0};
+  if (poll(&pfd, 1, timeout_s * 1000) == 0) {
+    kill(pid, SIGKILL);
+    o.err += "[harness: timed out] ";
   }
-  for (auto& f : fds) {
-    if (f.fd >= 0) close(f.fd);
-  }
+  close(pidfd);
   int st = 0;
   waitpid(pid, &st, 0);
   o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  auto drain = [](int fd) {
+    std::string s;
+    char buf[4096];
+    ssize_t n;
+    while ((n = pread(fd, buf, sizeof buf, static_cast<off_t>(s.size()))) > 0) {
+      s.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+    return s;
+  };
+  o.out = drain(out);
+  o.err += drain(err);
   return o;
 }
 

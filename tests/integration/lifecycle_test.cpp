@@ -30,7 +30,13 @@ TEST(Lifecycle, RunExitsWithContainerStatus) {
 
 TEST(Lifecycle, RunKilledBySignalGives128PlusSignal) {
   Sandbox sb;
-  auto o = sb.run(Sandbox::default_config({"sh", "-c", "kill -9 $$"}));
+  // Without a PID namespace the shell is not an init, so SIGKILL reaches it.
+  auto cfg = Sandbox::default_config({"sh", "-c", "kill -9 $$"});
+  auto& nss = cfg["linux"]["namespaces"];
+  for (size_t i = 0; i < nss.size(); ++i) {
+    if (nss[i]["type"] == "pid") nss.erase(i);
+  }
+  auto o = sb.run(cfg);
   EXPECT_EQ(o.status, 128 + SIGKILL) << o.err;
 }
 

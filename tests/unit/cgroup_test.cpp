@@ -1,7 +1,10 @@
 // Cgroup manager tests. They run as root against the real /sys/fs/cgroup and
 // adapt to the host layout (v1, v2 or hybrid); tests needing something the
 // host lacks skip with the reason.
+#include "cgroup/cgroup.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -12,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -23,9 +27,6 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
-#include "cgroup/cgroup.h"
 #include "cgroup/devices.h"
 #include "common/syscalls.h"
 #include "common/util.h"
@@ -49,7 +50,8 @@ Layout host_layout() {
   return l ? *l : Layout{};
 }
 
-std::optional<Hierarchy> find_hierarchy(const Layout& l, const std::function<bool(const Hierarchy&)>& f) {
+std::optional<Hierarchy> find_hierarchy(const Layout& l,
+                                        const std::function<bool(const Hierarchy&)>& f) {
   for (const auto& h : l.hierarchies)
     if (f(h)) return h;
   return std::nullopt;
@@ -182,17 +184,28 @@ std::string cgroup_of(pid_t pid, const Placed& p) {
   return "<none>";
 }
 
+bool has_subdirs(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.is_directory()) return true;
+  return false;
+}
+
 // No directory of the container left; the shared "nsbox" parent is gone
-// unless another container (a parallel test) still uses it.
+// unless another container (a parallel test) uses it. A parallel test may be
+// between its mkdir calls or its rmdir calls: give it a moment.
 void expect_removed(const std::vector<Placed>& dirs) {
   for (const auto& p : dirs) {
     EXPECT_FALSE(exists(p.dir())) << p.dir();
+    if (!starts_with(p.path, "/nsbox/")) continue;
     std::string parent = join_path(p.mountpoint, "nsbox");
-    if (starts_with(p.path, "/nsbox/") && exists(parent)) {
-      bool others = false;
-      for (const auto& e : std::filesystem::directory_iterator(parent)) others |= e.is_directory();
-      EXPECT_TRUE(others) << parent << " left empty";
+    auto settled = [&] { return !exists(parent) || has_subdirs(parent); };
+    bool ok = settled();
+    for (int i = 0; i < 200 && !ok; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      ok = settled();
     }
+    EXPECT_TRUE(ok) << parent << " left empty";
   }
 }
 
@@ -217,7 +230,8 @@ std::vector<MountLine> cgroup_mounts() {
     auto f = split(line, ' ');
     auto sep = std::find(f.begin(), f.end(), "-");
     if (f.size() < 10 || f.end() - sep < 4) continue;
-    if (sep[1] == "cgroup" || sep[1] == "cgroup2") out.push_back({f[2], f[3], f[4], sep[1], sep[3]});
+    if (sep[1] == "cgroup" || sep[1] == "cgroup2")
+      out.push_back({f[2], f[3], f[4], sep[1], sep[3]});
   }
   return out;
 }
@@ -272,7 +286,8 @@ TEST(CgroupPath, RejectsDotDotAndRoot) {
     ASSERT_FALSE(m.ok()) << p;
     EXPECT_NE(m.error().msg.find("linux.cgroupsPath"), std::string::npos) << m.error().msg;
   }
-  for (const char* id : {"", "a/b", ".."}) EXPECT_FALSE(make_manager(layout, std::nullopt, id).ok());
+  for (const char* id : {"", "a/b", ".."})
+    EXPECT_FALSE(make_manager(layout, std::nullopt, id).ok());
 }
 
 TEST(CgroupPath, DefaultAbsoluteAndRelative) {
@@ -356,7 +371,13 @@ TEST(CgroupManager, ReusesEmptyRejectsPopulated) {
   auto st = (*third)->create();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().msg.find("has processes"), std::string::npos) << st.error().msg;
-  for (const auto& p : placed(*g.m)) EXPECT_TRUE(exists(p.dir())) << "failed create kept " << p.dir();
+  EXPECT_TRUE((*third)->destroy().ok());
+  for (const auto& p : placed(*g.m)) {
+    EXPECT_TRUE(exists(p.dir())) << "failed create + destroy kept " << p.dir();
+  }
+  auto pids = g->pids();
+  ASSERT_TRUE(pids.ok());
+  EXPECT_EQ(*pids, std::vector<pid_t>{child.pid()});
   child.kill_and_wait();
   EXPECT_TRUE(g->destroy().ok());
   again.m.reset();
@@ -379,7 +400,8 @@ TEST(CgroupManager, NestedCgroupsAreCountedAndRemoved) {
         ASSERT_TRUE(write_file(join_path(p.dir(), std::string("sub/") + f), trim(*v)).ok());
       }
     }
-    ASSERT_TRUE(write_file(join_path(p.dir(), "sub/cgroup.procs"), std::to_string(child.pid())).ok());
+    ASSERT_TRUE(
+        write_file(join_path(p.dir(), "sub/cgroup.procs"), std::to_string(child.pid())).ok());
   }
   auto pids = g->pids();
   ASSERT_TRUE(pids.ok());
@@ -397,9 +419,14 @@ TEST(CgroupManager, AbsolutePathRemovesOnlyWhatItCreated) {
   ASSERT_TRUE(outer.m);
   ASSERT_TRUE(outer->create().ok());
   auto inner = make(layout, top + "/a/b", "x");
+  // As the container code does: state saved before create(), destroy() by a
+  // later process from that state.
+  auto saved = inner->serialize();
   ASSERT_TRUE(inner->create().ok());
   auto dirs = placed(*inner.m);
-  ASSERT_TRUE(inner->destroy().ok());
+  auto later = restore_manager(saved);
+  ASSERT_TRUE(later.ok());
+  ASSERT_TRUE((*later)->destroy().ok());
   for (const auto& p : dirs) {
     EXPECT_FALSE(exists(join_path(p.mountpoint, top + "/a"))) << "created parent removed";
     EXPECT_TRUE(exists(join_path(p.mountpoint, top))) << "pre-existing parent kept";
@@ -601,12 +628,16 @@ TEST(CgroupSerialize, RejectsBadState) {
     ASSERT_FALSE(r.ok()) << s;
     EXPECT_TRUE(starts_with(r.error().msg, "cgroup")) << r.error().msg;
   }
-  nlohmann::json escape = {
-      {"version", 1},
-      {"mode", "v2"},
-      {"dirs",
-       {{{"mountpoint", "/sys/fs/cgroup"}, {"root", "/"}, {"v2", true}, {"controllers", {}},
-         {"name", ""}, {"path", "/nsbox/../.."}, {"owned", 2}}}}};
+  nlohmann::json escape = {{"version", 1},
+                           {"mode", "v2"},
+                           {"dirs",
+                            {{{"mountpoint", "/sys/fs/cgroup"},
+                              {"root", "/"},
+                              {"v2", true},
+                              {"controllers", {}},
+                              {"name", ""},
+                              {"path", "/nsbox/../.."},
+                              {"owned", 2}}}}};
   EXPECT_FALSE(restore_manager(escape.dump()).ok());
 }
 
