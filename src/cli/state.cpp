@@ -9,7 +9,7 @@ namespace {
 int run_state(const Global& g, const Parsed& p) {
   auto s = container::state(g.rt, p.positionals[0]);
   if (!s) return fail(s.error());
-  std::printf("%s\n", container::state_json(*s, true).c_str());
+  std::printf("%s\n", spec::state_to_json(*s, true).c_str());
   return 0;
 }
 

@@ -69,11 +69,12 @@ State to_state(const Record& r, const std::string& status) {
   return s;
 }
 
+// The state hooks in the runtime namespace get on stdin.
 std::string hook_state_json(const Record& r, const std::string& status) {
-  json j = {{"ociVersion", "1.3.0"}, {"id", r.id}, {"status", status}, {"bundle", r.bundle}};
-  if (status != "stopped" && r.pid > 0) j["pid"] = r.pid;
-  if (!r.annotations.empty()) j["annotations"] = r.annotations;
-  return j.dump();
+  State s = to_state(r, status);
+  s.rootfs.clear();
+  s.created.clear();
+  return spec::state_to_json(s, false);
 }
 
 Result<UniqueFd> listen_start_socket(const ContainerDir& dir) {
@@ -306,14 +307,6 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
 }
 
 }  // namespace
-
-std::string state_json(const State& s, bool pretty) {
-  json j = {{"ociVersion", "1.3.0"}, {"id", s.id},         {"pid", s.pid},
-            {"status", s.status},    {"bundle", s.bundle}, {"rootfs", s.rootfs},
-            {"created", s.created},  {"owner", ""}};
-  if (!s.annotations.empty()) j["annotations"] = s.annotations;
-  return pretty ? j.dump(2) : j.dump();
-}
 
 Result<pid_t> create(const Runtime& rt, const CreateOptions& opt) {
   NSBOX_TRY(validate_id(opt.id));

@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "container/store.h"
+#include "spec/state.h"
 
 namespace nsbox::container {
 
@@ -27,17 +28,8 @@ struct CreateOptions {
   const sigset_t* sigmask = nullptr;
 };
 
-// What `state` reports (the OCI state plus runc's extra fields).
-struct State {
-  std::string id;
-  std::string status;  // creating, created, running, stopped
-  pid_t pid = 0;
-  std::string bundle;
-  std::string rootfs;
-  std::string created;
-  std::map<std::string, std::string> annotations;
-};
-std::string state_json(const State& s, bool pretty);
+// What `state` reports: the OCI state plus runc's rootfs and created.
+using State = spec::State;
 
 Result<pid_t> create(const Runtime& rt, const CreateOptions& opt);
 Status start(const Runtime& rt, const std::string& id);

@@ -11,12 +11,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 
 #include "common/util.h"
 #include "container/hooks.h"
 #include "security/rlimits.h"
 #include "security/user.h"
+#include "spec/state.h"
 
 namespace nsbox::process {
 
@@ -97,11 +97,15 @@ Status enter_namespaces(InitContext& ctx) {
   return ctx.chan->expect(Msg::kContinue);
 }
 
+// Hooks in the container namespace see the pid as the container sees it.
 std::string hook_state(const InitContext& ctx, const char* status) {
-  nlohmann::json j = {{"ociVersion", "1.3.0"}, {"id", ctx.id},       {"status", status},
-                      {"pid", ::getpid()},     {"bundle", ctx.bundle}};
-  if (!ctx.cfg->annotations.empty()) j["annotations"] = ctx.cfg->annotations;
-  return j.dump();
+  spec::State s;
+  s.id = ctx.id;
+  s.status = status;
+  s.pid = ::getpid();
+  s.bundle = ctx.bundle;
+  s.annotations = ctx.cfg->annotations;
+  return spec::state_to_json(s, false);
 }
 
 const std::vector<spec::Hook>& hooks_of(const InitContext& ctx,

@@ -13,6 +13,8 @@ std::string state_to_json(const State& state, bool pretty) {
   if (state.pid > 0) j["pid"] = state.pid;
   j["bundle"] = state.bundle;
   if (!state.annotations.empty()) j["annotations"] = state.annotations;
+  if (!state.rootfs.empty()) j["rootfs"] = state.rootfs;
+  if (!state.created.empty()) j["created"] = state.created;
   return j.dump(pretty ? 2 : -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 

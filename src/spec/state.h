@@ -15,6 +15,9 @@ struct State {
   pid_t pid = 0;       // omitted from the JSON when 0
   std::string bundle;
   std::map<std::string, std::string> annotations;  // omitted when empty
+  // Additional properties runc reports (the spec allows them); omitted when empty.
+  std::string rootfs;
+  std::string created;  // RFC 3339
 };
 
 // pretty: 2-space indent; otherwise one line. No trailing newline. Never throws
