@@ -1,6 +1,9 @@
 // The OCI lifecycle and runc's semantics, driven through the nsbox binary.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <thread>
@@ -131,4 +134,50 @@ TEST(Lifecycle, ListFormats) {
   EXPECT_EQ(arr[0]["id"], id);
   EXPECT_EQ(arr[0]["status"], "created");
   EXPECT_NE(sb.nsbox({"list"}).out.find(id), std::string::npos);
+}
+
+TEST(Lifecycle, CreateLeavesInitToCallersSubreaper) {
+  Sandbox sb;
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  std::string id = sb.new_id();
+  ASSERT_EQ(sb.nsbox({"create", "-b", sb.bundle(Sandbox::default_config({"sleep", "30"})), id}).status, 0);
+  int pid = json::parse(sb.nsbox({"state", id}).out)["pid"];
+  // No nsbox process stays behind: the init's parent is us, the subreaper.
+  auto status = nsbox::it::run_program({"/bin/cat", "/proc/" + std::to_string(pid) + "/status"}).out;
+  EXPECT_NE(status.find("PPid:\t" + std::to_string(getpid()) + "\n"), std::string::npos) << status;
+  ASSERT_EQ(sb.nsbox({"delete", id}).status, 0);
+  int st = 0;
+  EXPECT_EQ(waitpid(pid, &st, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+
+TEST(Lifecycle, RunForwardsSignals) {
+  Sandbox sb;
+  std::string id = sb.new_id();
+  std::string b = sb.bundle(Sandbox::default_config(
+      {"sh", "-c", "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.05; done"}));
+  int out = memfd_create("out", MFD_CLOEXEC);
+  pid_t runner = fork();
+  if (runner == 0) {
+    dup2(out, 1);
+    execl(nsbox::it::nsbox_binary().c_str(), "nsbox", "--root", sb.root().c_str(), "run", "-b",
+          b.c_str(), id.c_str(), nullptr);
+    _exit(127);
+  }
+  auto output = [&] {
+    char buf[256] = {};
+    ssize_t n = pread(out, buf, sizeof buf - 1, 0);
+    return std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  };
+  for (int i = 0; i < 200 && output().find("ready") == std::string::npos; ++i) usleep(20000);
+  ASSERT_NE(output().find("ready"), std::string::npos);
+  kill(runner, SIGTERM);
+  int st = 0;
+  ASSERT_EQ(waitpid(runner, &st, 0), runner);
+  EXPECT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 3);
+  EXPECT_NE(output().find("got TERM"), std::string::npos) << output();
+  close(out);
+  EXPECT_EQ(sb.leftovers(), "");
 }
