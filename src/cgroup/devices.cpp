@@ -3,44 +3,35 @@
 namespace nsbox::cgroup {
 namespace {
 
-spec::DeviceRule allow_rule(char type, int64_t major, int64_t minor) {
-  spec::DeviceRule r;
-  r.allow = true;
-  r.type = std::string(1, type);
-  r.major = major;
-  r.minor = minor;
-  r.access = "rwm";
-  return r;
+DeviceAccessRule allow_rule(char type, int64_t major, int64_t minor,
+                            std::string access = "rwm") {
+  return DeviceAccessRule{true, type, major, minor, std::move(access)};
 }
 
 // runc's allow-list for containers whose rules start with a deny-all.
-std::vector<spec::DeviceRule> default_rules() {
-  std::vector<spec::DeviceRule> out = {
-      allow_rule('c', -1, -1), allow_rule('b', -1, -1), allow_rule('c', 1, 3),
-      allow_rule('c', 1, 5),   allow_rule('c', 1, 7),   allow_rule('c', 5, 0),
-      allow_rule('c', 1, 9),   allow_rule('c', 1, 8),   allow_rule('c', 136, -1),
-      allow_rule('c', 5, 2),   allow_rule('c', 5, 1),   allow_rule('c', 10, 200)};
-  out[0].access = out[1].access = "m";  // mknod of any device
-  return out;
+std::vector<DeviceAccessRule> default_rules() {
+  return {allow_rule('c', -1, -1, "m"), allow_rule('b', -1, -1, "m"),  // mknod of any device
+          allow_rule('c', 1, 3),        allow_rule('c', 1, 5),
+          allow_rule('c', 1, 7),        allow_rule('c', 5, 0),
+          allow_rule('c', 1, 9),        allow_rule('c', 1, 8),
+          allow_rule('c', 136, -1),     allow_rule('c', 5, 2),
+          allow_rule('c', 5, 1),        allow_rule('c', 10, 200)};
 }
 
-bool wildcard(const std::optional<int64_t>& v) { return !v || *v < 0; }
+int64_t number_or_any(const std::optional<int64_t>& v) { return !v || *v < 0 ? -1 : *v; }
 
-std::string number(const std::optional<int64_t>& v) {
-  return wildcard(v) ? "*" : std::to_string(*v);
-}
+std::string number(int64_t v) { return v < 0 ? "*" : std::to_string(v); }
 
 bool full_access(const std::string& access) {
   return access.find('r') != std::string::npos && access.find('w') != std::string::npos &&
          access.find('m') != std::string::npos;
 }
 
-bool is_deny_all(const spec::DeviceRule& r) {
-  return !r.allow && (r.type.empty() || r.type == "a") && wildcard(r.major) && wildcard(r.minor) &&
-         full_access(r.access);
+bool is_deny_all(const DeviceAccessRule& r) {
+  return !r.allow && r.type == 'a' && r.major < 0 && r.minor < 0 && full_access(r.access);
 }
 
-Status append_rule(const spec::DeviceRule& r, std::vector<DeviceLine>* out) {
+Result<DeviceAccessRule> convert(const spec::DeviceRule& r) {
   std::string type = r.type.empty() ? "a" : r.type;
   if (type != "a" && type != "c" && type != "b") {
     return make_error("type \"" + r.type + "\": expected a, c or b");
@@ -48,27 +39,19 @@ Status append_rule(const spec::DeviceRule& r, std::vector<DeviceLine>* out) {
   if (r.access.empty() || r.access.find_first_not_of("rwm") != std::string::npos) {
     return make_error("access \"" + r.access + "\": expected a non-empty subset of rwm");
   }
-  std::string numbers = number(r.major) + ":" + number(r.minor);
-  if (type == "a" && numbers == "*:*" && full_access(r.access)) {
-    out->push_back({r.allow, "a"});
-  } else if (type == "a") {
-    // v1 reads any "a" line as every device with every access: spell it out.
-    out->push_back({r.allow, "c " + numbers + " " + r.access});
-    out->push_back({r.allow, "b " + numbers + " " + r.access});
-  } else {
-    out->push_back({r.allow, type + " " + numbers + " " + r.access});
-  }
-  return {};
+  return DeviceAccessRule{r.allow, type[0], number_or_any(r.major), number_or_any(r.minor),
+                          r.access};
 }
 
 }  // namespace
 
-Result<std::vector<DeviceLine>> device_lines(const std::vector<spec::DeviceRule>& rules,
-                                             const std::vector<spec::Device>& devices) {
-  std::vector<DeviceLine> out;
+Result<std::vector<DeviceAccessRule>> device_rules(const std::vector<spec::DeviceRule>& rules,
+                                                   const std::vector<spec::Device>& devices) {
+  std::vector<DeviceAccessRule> out;
   for (size_t i = 0; i < rules.size(); ++i) {
-    NSBOX_TRY_CTX(append_rule(rules[i], &out),
-                  "linux.resources.devices[" + std::to_string(i) + "]");
+    auto r = convert(rules[i]);
+    if (!r) return std::move(r).error().wrap("linux.resources.devices[" + std::to_string(i) + "]");
+    out.push_back(std::move(r).value());
   }
   for (size_t i = 0; i < devices.size(); ++i) {
     char t = devices[i].type;
@@ -76,10 +59,29 @@ Result<std::vector<DeviceLine>> device_lines(const std::vector<spec::DeviceRule>
     if (t != 'c' && t != 'u' && t != 'b') {
       return make_error("linux.devices[" + std::to_string(i) + "].type: expected c, u, b or p");
     }
-    (void)append_rule(allow_rule(t == 'b' ? 'b' : 'c', devices[i].major, devices[i].minor), &out);
+    out.push_back(allow_rule(t == 'b' ? 'b' : 'c', devices[i].major, devices[i].minor));
   }
-  if (!rules.empty() && is_deny_all(rules.front())) {
-    for (const auto& r : default_rules()) (void)append_rule(r, &out);
+  if (!out.empty() && !rules.empty() && is_deny_all(out.front())) {
+    for (auto& r : default_rules()) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<DeviceLine>> device_lines(const std::vector<spec::DeviceRule>& rules,
+                                             const std::vector<spec::Device>& devices) {
+  auto list = device_rules(rules, devices);
+  if (!list) return std::move(list).error();
+  std::vector<DeviceLine> out;
+  for (const auto& r : *list) {
+    std::string numbers = number(r.major) + ":" + number(r.minor);
+    if (r.type == 'a' && numbers == "*:*" && full_access(r.access)) {
+      out.push_back({r.allow, "a"});
+    } else if (r.type == 'a') {
+      out.push_back({r.allow, "c " + numbers + " " + r.access});
+      out.push_back({r.allow, "b " + numbers + " " + r.access});
+    } else {
+      out.push_back({r.allow, std::string(1, r.type) + " " + numbers + " " + r.access});
+    }
   }
   return out;
 }

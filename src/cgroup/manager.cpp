@@ -1,6 +1,7 @@
 // Manager implementations: V2Manager (pure cgroup2), V1Manager (one directory
 // per v1 hierarchy, name=systemd included) and HybridManager (V1Manager plus
-// the leaf on the cgroup2 mount). Resource limits, freezer and stats will be
+// the leaf on the cgroup2 mount). Device rules: the v1 devices controller,
+// else an eBPF filter on the cgroup2 leaf (device_filter.h). Resource limits, freezer and stats will be
 // added as further virtuals implemented per class on top of CgroupDir.
 #include <fcntl.h>
 
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/device_filter.h"
 #include "cgroup/devices.h"
 #include "cgroup/dir.h"
 #include "cgroup/paths.h"
@@ -78,6 +80,27 @@ class BaseManager : public Manager {
     return nullptr;
   }
 
+  const CgroupDir* find_v2() const {
+    for (const auto& d : dirs_)
+      if (d.v2()) return &d;
+    return nullptr;
+  }
+
+  // The eBPF device filter on the cgroup2 directory dir.
+  static Status attach_devices_v2(const CgroupDir& dir,
+                                  const std::vector<spec::DeviceRule>& rules,
+                                  const std::vector<spec::Device>& devices) {
+    auto list = device_rules(rules, devices);
+    if (!list) return std::move(list).error();
+    std::string path = dir.path();
+    // Not O_PATH: BPF_PROG_ATTACH refuses those.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return sys_error("linux.resources.devices: open " + path);
+    NSBOX_TRY_CTX(attach_device_filter(fd.get(), *list),
+                  "linux.resources.devices: cgroup v2 device filter on " + path);
+    return {};
+  }
+
   Mode mode_;
   std::vector<CgroupDir> dirs_;
 
@@ -102,11 +125,10 @@ class V2Manager final : public BaseManager {
     return UniqueFd(fd);
   }
 
-  // TODO(devices-ebpf): BPF_CGROUP_DEVICE program built from device_lines().
   Status apply_devices(const std::vector<spec::DeviceRule>& rules,
-                       const std::vector<spec::Device>&) override {
-    if (rules.empty()) return {};
-    return make_error("linux.resources.devices: not supported yet on cgroup v2", ENOTSUP);
+                       const std::vector<spec::Device>& devices) override {
+    if (rules.empty()) return {};  // no restriction requested
+    return attach_devices_v2(leaf(), rules, devices);
   }
 
   Result<std::vector<pid_t>> pids() override { return sorted_pids(leaf()); }
@@ -128,6 +150,8 @@ class V1Manager : public BaseManager {
     if (!lines) return std::move(lines).error();
     const CgroupDir* dir = find_v1("devices");
     if (dir == nullptr) {
+      // Hybrid host without a v1 devices hierarchy: filter on the cgroup2 leaf.
+      if (const CgroupDir* v2 = find_v2()) return attach_devices_v2(*v2, rules, devices);
       return make_error("linux.resources.devices: no cgroup v1 devices hierarchy is mounted");
     }
     NSBOX_TRY_CTX(dir->write_file("devices.deny", "a"), "linux.resources.devices");

@@ -22,7 +22,8 @@ Result<Parsed> parse_flags(const std::vector<std::string>& args, const std::vect
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--") {
-      p.positionals.insert(p.positionals.end(), args.begin() + static_cast<long>(i) + 1, args.end());
+      p.positionals.insert(p.positionals.end(), args.begin() + static_cast<long>(i) + 1,
+                           args.end());
       break;
     }
     if (a.size() < 2 || a[0] != '-') {

@@ -40,7 +40,7 @@ struct Global {
 
 struct Command {
   const char* name;
-  const char* usage;    // "create [OPTIONS] ID"
+  const char* usage;  // "create [OPTIONS] ID"
   const char* summary;
   std::vector<Flag> flags;
   int (*run)(const Global& g, const Parsed& p);

@@ -42,8 +42,13 @@ int run_create(const Global& g, const Parsed& p) {
 }  // namespace
 
 Command create_command() {
-  return {"create", "create [OPTIONS] ID", "Create a container from a bundle (stopped before the user's program)",
-          create_flags(), run_create, 1, 1};
+  return {"create",
+          "create [OPTIONS] ID",
+          "Create a container from a bundle (stopped before the user's program)",
+          create_flags(),
+          run_create,
+          1,
+          1};
 }
 
 }  // namespace nsbox::cli

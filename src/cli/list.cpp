@@ -20,7 +20,8 @@ int run_list(const Global& g, const Parsed& p) {
   }
   if (format == "json") {
     auto arr = nlohmann::json::array();
-    for (const auto& s : *states) arr.push_back(nlohmann::json::parse(spec::state_to_json(s, false)));
+    for (const auto& s : *states)
+      arr.push_back(nlohmann::json::parse(spec::state_to_json(s, false)));
     std::printf("%s\n", arr.dump().c_str());
     return 0;
   }

@@ -70,8 +70,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nsbox: --log-format: expected text or json, got \"%s\"\n", fmt.c_str());
     return 2;
   }
-  nsbox::log::configure(g->get("log"), fmt == "json" ? nsbox::log::Format::kJson
-                                                     : nsbox::log::Format::kText,
+  nsbox::log::configure(g->get("log"),
+                        fmt == "json" ? nsbox::log::Format::kJson : nsbox::log::Format::kText,
                         g->has("debug"));
   if (g->has("version")) {
     std::printf("nsbox version %s\nspec: 1.3.0\n", NSBOX_VERSION);
@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
     return verb_at == args.size() && !g->has("help") ? 2 : 0;
   }
   if (g->has("systemd-cgroup")) {
-    return nsbox::cli::fail(nsbox::make_error("--systemd-cgroup: the systemd cgroup driver is not supported yet"));
+    return nsbox::cli::fail(
+        nsbox::make_error("--systemd-cgroup: the systemd cgroup driver is not supported yet"));
   }
   if (auto r = g->get("rootless", "auto"); r != "auto" && r != "true" && r != "false") {
     return nsbox::cli::fail(nsbox::make_error("--rootless: expected true, false or auto"));

@@ -17,9 +17,13 @@ int run_run(const Global& g, const Parsed& p) {
 Command run_command() {
   auto flags = create_flags();
   flags.push_back({"detach", "d", false, "return after start instead of waiting"});
-  return {"run", "run [OPTIONS] ID",
-          "Create, start, wait for and delete a container; exits with its status", flags, run_run,
-          1, 1};
+  return {"run",
+          "run [OPTIONS] ID",
+          "Create, start, wait for and delete a container; exits with its status",
+          flags,
+          run_run,
+          1,
+          1};
 }
 
 }  // namespace nsbox::cli

@@ -12,7 +12,8 @@ int run_start(const Global& g, const Parsed& p) {
 }  // namespace
 
 Command start_command() {
-  return {"start", "start ID", "Run the user's program in a created container", {}, run_start, 1, 1};
+  return {"start", "start ID", "Run the user's program in a created container", {}, run_start,
+          1,       1};
 }
 
 }  // namespace nsbox::cli

@@ -22,10 +22,14 @@ State g;
 
 const char* level_name(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warning";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warning";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -65,8 +69,8 @@ void write(Level lvl, const std::string& msg) {
   } else if (g.to_file) {
     line = now_rfc3339() + " " + level_name(lvl) + ": " + msg + "\n";
   } else {
-    line = std::string("nsbox: ") + (lvl == Level::kError ? "" : std::string(level_name(lvl)) + ": ") +
-           msg + "\n";
+    line = std::string("nsbox: ") +
+           (lvl == Level::kError ? "" : std::string(level_name(lvl)) + ": ") + msg + "\n";
   }
   (void)write_all(g.fd, line);
   // Errors also reach the caller's terminal when logging to a file, as runc does.

@@ -30,7 +30,8 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T v) : v_(std::in_place_index<0>, std::move(v)) {}  // NOLINT(google-explicit-constructor)
-  Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error e)
+      : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   T& value() & { return std::get<0>(v_); }
@@ -68,14 +69,14 @@ using Status = Result<void>;
 
 // Propagate an error: NSBOX_TRY(expr) returns early from a function returning
 // Result<...> when expr failed.
-#define NSBOX_TRY(expr)                               \
-  do {                                                \
-    auto nsbox_try_r_ = (expr);                       \
+#define NSBOX_TRY(expr)                                             \
+  do {                                                              \
+    auto nsbox_try_r_ = (expr);                                     \
     if (!nsbox_try_r_.ok()) return std::move(nsbox_try_r_).error(); \
   } while (0)
 
-#define NSBOX_TRY_CTX(expr, ctx)                                         \
-  do {                                                                   \
-    auto nsbox_try_r_ = (expr);                                          \
+#define NSBOX_TRY_CTX(expr, ctx)                                              \
+  do {                                                                        \
+    auto nsbox_try_r_ = (expr);                                               \
     if (!nsbox_try_r_.ok()) return std::move(nsbox_try_r_).error().wrap(ctx); \
   } while (0)

@@ -47,8 +47,8 @@ pid_t clone3(CloneArgs* args) {
     errno = ENOSYS;
     return -1;
   }
-  return static_cast<pid_t>(::syscall(SYS_clone, args->flags | args->exit_signal, nullptr, nullptr,
-                                      nullptr, nullptr));
+  return static_cast<pid_t>(
+      ::syscall(SYS_clone, args->flags | args->exit_signal, nullptr, nullptr, nullptr, nullptr));
 }
 
 int pidfd_open(pid_t pid, unsigned flags) {

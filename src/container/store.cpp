@@ -61,7 +61,8 @@ Result<Record> ContainerDir::load() const {
   auto text = read_file_at(fd_.get(), kRecord);
   if (!text) return std::move(text).error();
   json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return make_error("corrupt state " + path_ + "/" + kRecord);
+  if (j.is_discarded() || !j.is_object())
+    return make_error("corrupt state " + path_ + "/" + kRecord);
   Record r;
   r.id = j.value("id", "");
   r.bundle = j.value("bundle", "");
@@ -81,9 +82,15 @@ Result<Record> ContainerDir::load() const {
 }
 
 Status ContainerDir::save(const Record& r) const {
-  json j = {{"id", r.id},         {"bundle", r.bundle},   {"rootfs", r.rootfs},
-            {"pid", r.pid},       {"startTime", r.start_time}, {"created", r.created},
-            {"status", r.status}, {"cgroup", r.cgroup},   {"ownPidNs", r.own_pid_ns},
+  json j = {{"id", r.id},
+            {"bundle", r.bundle},
+            {"rootfs", r.rootfs},
+            {"pid", r.pid},
+            {"startTime", r.start_time},
+            {"created", r.created},
+            {"status", r.status},
+            {"cgroup", r.cgroup},
+            {"ownPidNs", r.own_pid_ns},
             {"annotations", r.annotations}};
   return write_file_atomic(path_ + "/" + kRecord, j.dump());
 }
@@ -116,7 +123,8 @@ Result<ContainerDir> Store::create(const std::string& id) const {
   NSBOX_TRY_CTX(mkdir_p(root_, 0700), "--root");
   std::string path = root_ + "/" + id;
   if (::mkdir(path.c_str(), 0700) < 0) {
-    if (errno == EEXIST) return make_error("container with id \"" + id + "\" already exists", EEXIST);
+    if (errno == EEXIST)
+      return make_error("container with id \"" + id + "\" already exists", EEXIST);
     return sys_error("create state directory " + path);
   }
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -21,14 +21,14 @@ Status validate_id(const std::string& id);
 
 struct Record {
   std::string id;
-  std::string bundle;    // absolute
-  std::string rootfs;    // absolute
-  pid_t pid = 0;         // init, as seen from the runtime's PID namespace
+  std::string bundle;                 // absolute
+  std::string rootfs;                 // absolute
+  pid_t pid = 0;                      // init, as seen from the runtime's PID namespace
   unsigned long long start_time = 0;  // of that pid, guards against pid reuse
-  std::string created;   // RFC 3339
-  std::string status;    // last status written: creating, created, running
+  std::string created;                // RFC 3339
+  std::string status;                 // last status written: creating, created, running
   std::map<std::string, std::string> annotations;
-  std::string cgroup;    // cgroup::Manager::serialize()
+  std::string cgroup;  // cgroup::Manager::serialize()
   bool own_pid_ns = false;
 };
 
