@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <random>
 
@@ -169,6 +170,17 @@ bool parse_int64(std::string_view s, long long* out) {
   if (!neg && v > 9223372036854775807ULL) return false;
   *out = neg ? static_cast<long long>(0 - v) : static_cast<long long>(v);
   return true;
+}
+
+std::string now_rfc3339() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+  return buf;
 }
 
 unsigned long long proc_start_time(pid_t pid) {

@@ -38,6 +38,9 @@ std::string join_path(std::string_view a, std::string_view b);
 // Parse a decimal integer; false on junk or overflow.
 bool parse_int64(std::string_view s, long long* out);
 
+// Current time as RFC 3339 with nanoseconds, UTC ("2026-11-29T07:20:59.289669654Z").
+std::string now_rfc3339();
+
 // Process start time (field 22 of /proc/PID/stat); 0 when the pid is gone.
 unsigned long long proc_start_time(pid_t pid);
 

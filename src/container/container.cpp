@@ -77,29 +77,19 @@ std::string hook_state_json(const Record& r, const std::string& status) {
   return spec::state_to_json(s, false);
 }
 
-Result<UniqueFd> listen_start_socket(const ContainerDir& dir) {
+// The start socket: bound (listen) by create for the init, connected by start.
+Result<UniqueFd> start_socket(const ContainerDir& dir, bool listen) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return sys_error("socket");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::string path = dir.start_socket_path();
-  if (path.size() >= sizeof addr.sun_path) return make_error("start socket path too long");
+  std::string path = dir.start_socket_path();  // short: goes through /proc/self/fd
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-    return sys_error("bind start socket");
-  }
-  if (::listen(fd.get(), 4) < 0) return sys_error("listen start socket");
-  return fd;
-}
-
-Result<UniqueFd> connect_start_socket(const ContainerDir& dir) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return sys_error("socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::string path = dir.start_socket_path();
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+  auto* sa = reinterpret_cast<sockaddr*>(&addr);
+  if (listen) {
+    if (::bind(fd.get(), sa, sizeof addr) < 0) return sys_error("bind start socket");
+    if (::listen(fd.get(), 4) < 0) return sys_error("listen start socket");
+  } else if (::connect(fd.get(), sa, sizeof addr) < 0) {
     return sys_error("connect to container init");
   }
   return fd;
@@ -255,7 +245,7 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   NSBOX_TRY(cg->apply_devices(lx.resources ? lx.resources->devices : kNoRules, lx.devices));
   auto leaf = cg->open_v2_leaf();
   if (!leaf) return std::move(leaf).error();
-  auto listen_fd = listen_start_socket(dir);
+  auto listen_fd = start_socket(dir, true);
   if (!listen_fd) return std::move(listen_fd).error();
 
   sigset_t orig;
@@ -328,7 +318,7 @@ Status start(const Runtime& rt, const std::string& id) {
   if (status != "created") {
     return make_error("cannot start a container that is " + status + " (only a created one)");
   }
-  auto conn = connect_start_socket(*dir);
+  auto conn = start_socket(*dir, false);
   if (!conn) return std::move(conn).error();
   dir->remove_start_socket();
   NSBOX_TRY(write_all(conn->get(), "start"));

@@ -33,16 +33,6 @@ Status lock_dir(int fd, bool exclusive) {
 }
 }  // namespace
 
-std::string now_rfc3339() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-  return buf;
-}
 
 Status validate_id(const std::string& id) {
   if (id.empty()) return make_error("container id: must not be empty");

@@ -68,6 +68,5 @@ class Store {
   std::string root_;
 };
 
-std::string now_rfc3339();
 
 }  // namespace nsbox::container
