@@ -117,7 +117,7 @@ Result<bool> append_block(const DeviceAccessRule& r, std::vector<bpf_insn>* prog
 
 // ---- bpf(2) ----------------------------------------------------------------
 
-constexpr size_t kLogSize = 64 * 1024;
+constexpr size_t kLogSize = size_t{64} * 1024;
 constexpr int kLoadAttempts = 5;  // the verifier may return EAGAIN when interrupted
 
 int bpf(int cmd, bpf_attr* attr) {
@@ -132,9 +132,9 @@ std::string log_tail(const std::string& log) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   constexpr size_t kMax = 400;
   if (s.size() > kMax) s = "..." + s.substr(s.size() - kMax);
-  for (char& c : s)
-    if (c == '\n') c = ';';
-  return s;
+  std::string out;
+  for (char c : s) out += c == '\n' ? std::string("; ") : std::string(1, c);
+  return out;
 }
 
 Result<UniqueFd> load(const std::vector<bpf_insn>& prog) {

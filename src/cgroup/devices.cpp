@@ -3,19 +3,17 @@
 namespace nsbox::cgroup {
 namespace {
 
-DeviceAccessRule allow_rule(char type, int64_t major, int64_t minor,
-                            std::string access = "rwm") {
+DeviceAccessRule allow_rule(char type, int64_t major, int64_t minor, std::string access = "rwm") {
   return DeviceAccessRule{true, type, major, minor, std::move(access)};
 }
 
 // runc's allow-list for containers whose rules start with a deny-all.
 std::vector<DeviceAccessRule> default_rules() {
   return {allow_rule('c', -1, -1, "m"), allow_rule('b', -1, -1, "m"),  // mknod of any device
-          allow_rule('c', 1, 3),        allow_rule('c', 1, 5),
-          allow_rule('c', 1, 7),        allow_rule('c', 5, 0),
-          allow_rule('c', 1, 9),        allow_rule('c', 1, 8),
-          allow_rule('c', 136, -1),     allow_rule('c', 5, 2),
-          allow_rule('c', 5, 1),        allow_rule('c', 10, 200)};
+          allow_rule('c', 1, 3),        allow_rule('c', 1, 5),        allow_rule('c', 1, 7),
+          allow_rule('c', 5, 0),        allow_rule('c', 1, 9),        allow_rule('c', 1, 8),
+          allow_rule('c', 136, -1),     allow_rule('c', 5, 2),        allow_rule('c', 5, 1),
+          allow_rule('c', 10, 200)};
 }
 
 int64_t number_or_any(const std::optional<int64_t>& v) { return !v || *v < 0 ? -1 : *v; }

@@ -17,10 +17,10 @@ namespace nsbox::cgroup {
 // One validated rule.
 struct DeviceAccessRule {
   bool allow = false;
-  char type = 'a';      // 'a' (any), 'c' or 'b'
-  int64_t major = -1;   // -1: any
-  int64_t minor = -1;   // -1: any
-  std::string access;   // non-empty subset of "rwm"
+  char type = 'a';     // 'a' (any), 'c' or 'b'
+  int64_t major = -1;  // -1: any
+  int64_t minor = -1;  // -1: any
+  std::string access;  // non-empty subset of "rwm"
 };
 
 // rules, then an rwm allow per linux.devices entry (FIFOs skipped), then

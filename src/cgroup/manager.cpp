@@ -1,8 +1,9 @@
 // Manager implementations: V2Manager (pure cgroup2), V1Manager (one directory
 // per v1 hierarchy, name=systemd included) and HybridManager (V1Manager plus
 // the leaf on the cgroup2 mount). Device rules: the v1 devices controller,
-// else an eBPF filter on the cgroup2 leaf (device_filter.h). Resource limits, freezer and stats will be
-// added as further virtuals implemented per class on top of CgroupDir.
+// else an eBPF filter on the cgroup2 leaf (device_filter.h). Resource limits,
+// freezer and stats will be added as further virtuals implemented per class on
+// top of CgroupDir.
 #include <fcntl.h>
 
 #include <algorithm>
@@ -87,8 +88,7 @@ class BaseManager : public Manager {
   }
 
   // The eBPF device filter on the cgroup2 directory dir.
-  static Status attach_devices_v2(const CgroupDir& dir,
-                                  const std::vector<spec::DeviceRule>& rules,
+  static Status attach_devices_v2(const CgroupDir& dir, const std::vector<spec::DeviceRule>& rules,
                                   const std::vector<spec::Device>& devices) {
     auto list = device_rules(rules, devices);
     if (!list) return std::move(list).error();
