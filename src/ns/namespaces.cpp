@@ -103,17 +103,24 @@ Status join(const Plan& p, bool user_only) {
   return {};
 }
 
-Status enter_new_time_ns(const spec::Linux& lx) {
+Result<UniqueFd> open_time_offsets() {
+  UniqueFd fd(::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+  if (!fd) return sys_error("linux.timeOffsets: open /proc/self/timens_offsets");
+  return fd;
+}
+
+Status unshare_time_ns(const spec::Linux& lx, int offsets_fd) {
   if (::unshare(CLONE_NEWTIME) < 0) return sys_error("unshare time namespace");
-  std::string offsets;
+  // One write per clock: the kernel parses a single clock per write on some versions.
   for (const auto& [clock, off] : lx.time_offsets) {
-    offsets += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
+    std::string line =
+        clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
+    NSBOX_TRY_CTX(write_all(offsets_fd, line), "linux.timeOffsets." + clock);
   }
-  // One write per line: the kernel parses a single clock per write on some versions.
-  for (const auto& line : split(offsets, '\n')) {
-    if (line.empty()) continue;
-    NSBOX_TRY_CTX(write_file("/proc/self/timens_offsets", line), "linux.timeOffsets");
-  }
+  return {};
+}
+
+Status enter_time_ns_for_children() {
   UniqueFd fd(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
   if (!fd) return sys_error("open /proc/self/ns/time_for_children");
   if (::setns(fd.get(), CLONE_NEWTIME) < 0) return sys_error("enter time namespace");

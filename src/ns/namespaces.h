@@ -47,8 +47,16 @@ Status restore_pid_ns(int own_pid_ns_fd);
 
 // Child side: setns() into every joined namespace of the given types.
 Status join(const Plan& p, bool user_only);
-// Child side: create the time namespace, write offsets, move into it.
-Status enter_new_time_ns(const spec::Linux& lx);
+// Child side, before any credential change: open /proc/self/timens_offsets.
+// Once we are root of a new user namespace (and not dumpable) the file is
+// owned by the host's root and out of reach; the open fd keeps working.
+Result<UniqueFd> open_time_offsets();
+// Child side: create the time namespace (for children) and write its offsets
+// through `offsets_fd` (from open_time_offsets() in this same process).
+Status unshare_time_ns(const spec::Linux& lx, int offsets_fd);
+// Child side: move into the time namespace unshare_time_ns() made. A fork
+// after unshare_time_ns() puts the child there instead.
+Status enter_time_ns_for_children();
 // Parent side: write uid_map/gid_map of a process in a new user namespace.
 Status write_id_maps(pid_t pid, const spec::Linux& lx);
 

@@ -62,7 +62,7 @@ Status become_root_in_userns() {
 
 // Staged mode: join, then create the user namespace, then the rest. Returns
 // in the process that goes on as init (after a fork for a new PID namespace).
-Status enter_namespaces_staged(InitContext& ctx) {
+Status enter_namespaces_staged(InitContext& ctx, int time_offsets_fd) {
   const auto& p = *ctx.plan;
   NSBOX_TRY(ns::join(p, true));
   NSBOX_TRY(ns::join(p, false));
@@ -72,26 +72,37 @@ Status enter_namespaces_staged(InitContext& ctx) {
   }
   if (p.new_user || !p.joins.empty()) NSBOX_TRY(become_root_in_userns());
   if (p.unshare_flags != 0 && ::unshare(p.unshare_flags) < 0) return sys_error("unshare namespaces");
-  if (!p.new_pid) return {};
+  // The offsets fd names this process: write them before the fork.
+  if (p.new_time) NSBOX_TRY(ns::unshare_time_ns(*ctx.cfg->linux_, time_offsets_fd));
+  if (!p.new_pid) return p.new_time ? ns::enter_time_ns_for_children() : Status{};
   if (::unshare(CLONE_NEWPID) < 0) return sys_error("unshare pid namespace");
   pid_t child = ::fork();
   if (child < 0) return sys_error("fork into pid namespace");
   if (child > 0) ::_exit(0);  // the parent learns the init's pid from kHello
-  return {};
+  return {};  // born in the new time namespace, if any
 }
 
 Status enter_namespaces(InitContext& ctx) {
   const auto& p = *ctx.plan;
+  UniqueFd time_offsets;
+  if (p.new_time) {
+    auto fd = ns::open_time_offsets();
+    if (!fd) return std::move(fd).error();
+    time_offsets = std::move(*fd);
+  }
   if (p.staged) {
-    NSBOX_TRY(enter_namespaces_staged(ctx));
+    NSBOX_TRY(enter_namespaces_staged(ctx, time_offsets.get()));
   } else {
     if (p.new_user) {
       NSBOX_TRY(step(*ctx.chan, Msg::kNeedIdMaps));
       NSBOX_TRY(become_root_in_userns());
     }
     NSBOX_TRY(ns::join(p, false));
+    if (p.new_time) {
+      NSBOX_TRY(ns::unshare_time_ns(*ctx.cfg->linux_, time_offsets.get()));
+      NSBOX_TRY(ns::enter_time_ns_for_children());
+    }
   }
-  if (p.new_time) NSBOX_TRY(ns::enter_new_time_ns(*ctx.cfg->linux_));
   // Staged mode: the parent learns our pid from the credentials.
   NSBOX_TRY(ctx.chan->send(Msg::kHello, {}, p.staged));
   return ctx.chan->expect(Msg::kContinue);
@@ -141,7 +152,8 @@ Status setup(InitContext& ctx, std::string* exe) {
   NSBOX_TRY(enter_namespaces(ctx));
   NSBOX_TRY(step(*ctx.chan, Msg::kNamespacesReady));
   // Relative bind sources and root.path are relative to the bundle.
-  if (::chdir(ctx.bundle.c_str()) < 0) return sys_error("chdir " + ctx.bundle);
+  int cd = ctx.bundle_fd >= 0 ? ::fchdir(ctx.bundle_fd) : ::chdir(ctx.bundle.c_str());
+  if (cd < 0) return sys_error("chdir " + ctx.bundle);
   NSBOX_TRY(rootfs::prepare(cfg, ctx.rootfs, ctx.rootfs_opts));
   NSBOX_TRY(container::run_hooks(hooks_of(ctx, &spec::Hooks::create_container),
                                  hook_state(ctx, "creating"), "createContainer"));

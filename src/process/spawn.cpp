@@ -1,5 +1,6 @@
 #include "process/spawn.h"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +16,11 @@ namespace {
 
 Result<pid_t> clone_init(InitContext& ctx, Channel& parent_end, Channel& child_end,
                          int cgroup_fd) {
+  // Opened with our credentials: the init, maybe root of a new user
+  // namespace already, could not walk a path through private directories.
+  UniqueFd bundle(::open(ctx.bundle.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!bundle) return sys_error("bundle " + ctx.bundle);
+  ctx.bundle_fd = bundle.get();
   auto own_pid_ns = ns::enter_pid_ns_for_children(*ctx.plan);
   if (!own_pid_ns) return std::move(own_pid_ns).error();
   sys::CloneArgs args;
@@ -31,6 +37,7 @@ Result<pid_t> clone_init(InitContext& ctx, Channel& parent_end, Channel& child_e
     container_init(ctx);
   }
   int err = errno;
+  ctx.bundle_fd = -1;  // closed on return
   NSBOX_TRY(ns::restore_pid_ns(own_pid_ns->get()));
   if (pid < 0) return sys_error("clone3", err);
   return pid;
