@@ -23,12 +23,15 @@ bool same_file(const std::string& a, const std::string& b) {
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-// A network namespace entry that is not the host's (or the runtime's own).
-bool has_private_netns(const Linux& lx) {
-  const Namespace* ns = lx.find_ns(NsType::kNet);
+// A namespace entry of this type that is not the host's (or the runtime's
+// own): writing a sysctl or a hostname there never touches the host.
+bool has_private_ns(const Linux& lx, NsType type) {
+  const Namespace* ns = lx.find_ns(type);
   if (ns == nullptr) return false;
   if (ns->path.empty()) return true;
-  return !same_file(ns->path, "/proc/self/ns/net") && !same_file(ns->path, "/proc/1/ns/net");
+  std::string name = ns_proc_name(type);
+  return !same_file(ns->path, "/proc/self/ns/" + name) &&
+         !same_file(ns->path, "/proc/1/ns/" + name);
 }
 
 Error sysctl_error(const std::string& key, std::string_view what) {
@@ -40,22 +43,23 @@ Status check_sysctl(const Linux& lx, const std::string& key) {
   std::replace(k.begin(), k.end(), '/', '.');  // "net/ipv4/ip_forward" is the same key
   if (std::find(std::begin(kIpcSysctls), std::end(kIpcSysctls), k) != std::end(kIpcSysctls) ||
       starts_with(k, "fs.mqueue.")) {
-    if (!lx.has_ns(NsType::kIpc)) return sysctl_error(key, "requires a new IPC namespace");
+    if (!has_private_ns(lx, NsType::kIpc)) return sysctl_error(key, "requires a new IPC namespace");
     return {};
   }
   if (starts_with(k, "net.")) {
-    if (!has_private_netns(lx)) return sysctl_error(key, "requires a new network namespace");
+    if (!has_private_ns(lx, NsType::kNet))
+      return sysctl_error(key, "requires a new network namespace");
     return {};
   }
   if (k == "kernel.hostname" || k == "kernel.domainname") {
-    if (!lx.has_ns(NsType::kUts)) return sysctl_error(key, "requires a new UTS namespace");
+    if (!has_private_ns(lx, NsType::kUts)) return sysctl_error(key, "requires a new UTS namespace");
     return {};
   }
   return sysctl_error(key, "sysctl is not in a separate kernel namespace");
 }
 
 Status check_names(const Config& cfg, const Linux& lx) {
-  if (lx.has_ns(NsType::kUts)) return {};
+  if (has_private_ns(lx, NsType::kUts)) return {};
   if (!cfg.hostname.empty()) return make_error("hostname: requires a new UTS namespace");
   if (!cfg.domainname.empty()) return make_error("domainname: requires a new UTS namespace");
   return {};
