@@ -239,12 +239,16 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   rec.cgroup = cg->serialize();
   NSBOX_TRY(dir.save(rec));  // a crash from here on is cleaned by delete
   NSBOX_TRY(cg->create());
-  rec.cgroup = cg->serialize();
-  NSBOX_TRY(dir.save(rec));
   static const std::vector<spec::DeviceRule> kNoRules;
   NSBOX_TRY(cg->apply_devices(lx.resources ? lx.resources->devices : kNoRules, lx.devices));
   auto leaf = cg->open_v2_leaf();
   if (!leaf) return std::move(leaf).error();
+  std::vector<UniqueFd> procs;
+  if (!leaf->valid()) {
+    auto fds = cg->open_procs();
+    if (!fds) return std::move(fds).error();
+    procs = std::move(*fds);
+  }
   auto listen_fd = start_socket(dir, true);
   if (!listen_fd) return std::move(listen_fd).error();
 
@@ -261,14 +265,13 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   ctx.caps = p.caps;
   ctx.start_listen_fd = listen_fd->get();
   ctx.close_in_child = dir.fd();
+  for (const auto& fd : procs) ctx.cgroup_procs_fds.push_back(fd.get());
   ctx.orig_sigmask = opt.sigmask != nullptr ? opt.sigmask : &orig;
 
   process::SpawnCallbacks cb;
   cb.on_pid = [&](pid_t pid) -> Status {
     rec.pid = pid;
     rec.start_time = proc_start_time(pid);
-    NSBOX_TRY(dir.save(rec));
-    if (!leaf->valid()) NSBOX_TRY(cg->add_process(pid));
     if (p.cfg.process->oom_score_adj) {
       NSBOX_TRY(security::set_oom_score_adj(pid, *p.cfg.process->oom_score_adj));
     }
@@ -325,8 +328,7 @@ Status start(const Runtime& rt, const std::string& id) {
   auto reply = read_all(conn->get());
   if (!reply) return std::move(reply).error();
   if (!reply->empty()) return make_error(*reply);
-  rec->status = "running";
-  NSBOX_TRY(dir->save(*rec));
+  // No record write: the status is recomputed (start.sock gone = running).
   auto cfg_text = dir->load_config();
   if (!cfg_text) return std::move(cfg_text).error();
   auto cfg = spec::parse_config(*cfg_text);

@@ -247,6 +247,20 @@ Result<std::string> find_executable(const std::string& arg0, const std::vector<s
   return make_error("exec: \"" + arg0 + "\": executable file not found in $PATH", ENOENT);
 }
 
+// Join the container's cgroups by writing "0" to each cgroup.procs; the
+// intermediate does it in staged mode, and the init inherits the placement.
+Status join_cgroups(InitContext& ctx) {
+  for (int fd : ctx.cgroup_procs_fds) {
+    if (::write(fd, "0", 1) < 0) return sys_error("join cgroup");
+    ::close(fd);
+  }
+  ctx.cgroup_procs_fds.clear();
+  if (ctx.unshare_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) {
+    return sys_error("unshare cgroup namespace");
+  }
+  return {};
+}
+
 void container_init(InitContext& ctx) {
   // No host fd but ours reaches the container: mark everything above stdio
   // close-on-exec (the sync channel and start socket already are).
@@ -256,6 +270,7 @@ void container_init(InitContext& ctx) {
   reset_signals(ctx.orig_sigmask);
   Channel& chan = *ctx.chan;
   std::string exe;
+  if (auto r = join_cgroups(ctx); !r) fail(chan, r.error());
   if (auto r = setup(ctx, &exe); !r) fail(chan, r.error());
   handle_termination_signals();
   if (auto r = chan.send(Msg::kCreated); !r) ::_exit(1);

@@ -25,6 +25,10 @@ Result<pid_t> clone_init(InitContext& ctx, Channel& parent_end, Channel& child_e
   if (!own_pid_ns) return std::move(own_pid_ns).error();
   sys::CloneArgs args;
   args.flags = ctx.plan->clone_flags;
+  // Without CLONE_INTO_CGROUP the init joins its cgroups itself after clone;
+  // a new cgroup namespace must wait for that, or it is rooted in ours.
+  ctx.unshare_cgroup_ns = cgroup_fd < 0 && (args.flags & CLONE_NEWCGROUP) != 0;
+  if (ctx.unshare_cgroup_ns) args.flags &= ~static_cast<uint64_t>(CLONE_NEWCGROUP);
   args.exit_signal = SIGCHLD;
   if (cgroup_fd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
