@@ -47,10 +47,6 @@ class Manager {
   virtual Status create() = 0;
   // Move pid into the cgroup in every hierarchy (cgroup.procs).
   virtual Status add_process(pid_t pid) = 0;
-  // cgroup.procs of the container's cgroup in every hierarchy, opened for
-  // writing: the init writes "0" to each to place itself (much cheaper than
-  // the parent moving another process), before it unshares a cgroup namespace.
-  virtual Result<std::vector<UniqueFd>> open_procs() = 0;
   // O_PATH|O_DIRECTORY fd of the v2 leaf for clone3(CLONE_INTO_CGROUP); an
   // invalid UniqueFd when the layout is not pure v2 (use add_process()).
   virtual Result<UniqueFd> open_v2_leaf() = 0;

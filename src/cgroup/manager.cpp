@@ -53,17 +53,6 @@ class BaseManager : public Manager {
     return {};
   }
 
-  Result<std::vector<UniqueFd>> open_procs() override {
-    std::vector<UniqueFd> fds;
-    for (const auto& d : dirs_) {
-      std::string p = d.path() + "/cgroup.procs";
-      UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
-      if (!fd) return sys_error("open " + p);
-      fds.push_back(std::move(fd));
-    }
-    return fds;
-  }
-
   // Every directory is attempted; the first failure is reported. After a
   // failed create() this is a no-op: create() removed what it made, and what
   // is left (e.g. a populated cgroup at the same path) belongs to others.

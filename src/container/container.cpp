@@ -243,12 +243,6 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   NSBOX_TRY(cg->apply_devices(lx.resources ? lx.resources->devices : kNoRules, lx.devices));
   auto leaf = cg->open_v2_leaf();
   if (!leaf) return std::move(leaf).error();
-  std::vector<UniqueFd> procs;
-  if (!leaf->valid()) {
-    auto fds = cg->open_procs();
-    if (!fds) return std::move(fds).error();
-    procs = std::move(*fds);
-  }
   auto listen_fd = start_socket(dir, true);
   if (!listen_fd) return std::move(listen_fd).error();
 
@@ -265,13 +259,13 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   ctx.caps = p.caps;
   ctx.start_listen_fd = listen_fd->get();
   ctx.close_in_child = dir.fd();
-  for (const auto& fd : procs) ctx.cgroup_procs_fds.push_back(fd.get());
   ctx.orig_sigmask = opt.sigmask != nullptr ? opt.sigmask : &orig;
 
   process::SpawnCallbacks cb;
   cb.on_pid = [&](pid_t pid) -> Status {
     rec.pid = pid;
     rec.start_time = proc_start_time(pid);
+    if (!leaf->valid()) NSBOX_TRY(cg->add_process(pid));
     if (p.cfg.process->oom_score_adj) {
       NSBOX_TRY(security::set_oom_score_adj(pid, *p.cfg.process->oom_score_adj));
     }

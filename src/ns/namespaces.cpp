@@ -51,6 +51,10 @@ Result<Plan> plan(const spec::Config& cfg) {
         p.new_time = true;
         continue;
       }
+      if (n.type == NsType::kCgroup) {
+        p.new_cgroup = true;
+        continue;
+      }
       p.clone_flags |= static_cast<uint64_t>(spec::ns_clone_flag(n.type));
       continue;
     }

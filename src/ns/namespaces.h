@@ -33,6 +33,9 @@ struct Plan {
   bool new_user = false;
   bool new_pid = false;
   bool new_time = false;
+  // A new cgroup namespace is never in clone_flags/unshare_flags: it must be
+  // created after the init is placed in its cgroups (see process/spawn.cpp).
+  bool new_cgroup = false;
   std::vector<Join> joins;    // all joined namespaces except pid, user first
   UniqueFd pid_join;          // joined pid namespace: entered by the parent before clone
 };

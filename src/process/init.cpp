@@ -105,7 +105,11 @@ Status enter_namespaces(InitContext& ctx) {
   }
   // Staged mode: the parent learns our pid from the credentials.
   NSBOX_TRY(ctx.chan->send(Msg::kHello, {}, p.staged));
-  return ctx.chan->expect(Msg::kContinue);
+  NSBOX_TRY(ctx.chan->expect(Msg::kContinue));
+  if (ctx.unshare_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) {
+    return sys_error("unshare cgroup namespace");
+  }
+  return {};
 }
 
 // Hooks in the container namespace see the pid as the container sees it.
@@ -150,11 +154,13 @@ Status apply_names(const spec::Config& cfg) {
 Status setup(InitContext& ctx, std::string* exe) {
   const auto& cfg = *ctx.cfg;
   NSBOX_TRY(enter_namespaces(ctx));
-  NSBOX_TRY(step(*ctx.chan, Msg::kNamespacesReady));
   // Relative bind sources and root.path are relative to the bundle.
   int cd = ctx.bundle_fd >= 0 ? ::fchdir(ctx.bundle_fd) : ::chdir(ctx.bundle.c_str());
   if (cd < 0) return sys_error("chdir " + ctx.bundle);
   NSBOX_TRY(rootfs::prepare(cfg, ctx.rootfs, ctx.rootfs_opts));
+  // As runc: prestart/createRuntime hooks run once the mounts are prepared,
+  // before pivot_root.
+  NSBOX_TRY(step(*ctx.chan, Msg::kNamespacesReady));
   NSBOX_TRY(container::run_hooks(hooks_of(ctx, &spec::Hooks::create_container),
                                  hook_state(ctx, "creating"), "createContainer"));
   NSBOX_TRY(rootfs::switch_root(cfg, ctx.rootfs_opts));
@@ -247,20 +253,6 @@ Result<std::string> find_executable(const std::string& arg0, const std::vector<s
   return make_error("exec: \"" + arg0 + "\": executable file not found in $PATH", ENOENT);
 }
 
-// Join the container's cgroups by writing "0" to each cgroup.procs; the
-// intermediate does it in staged mode, and the init inherits the placement.
-Status join_cgroups(InitContext& ctx) {
-  for (int fd : ctx.cgroup_procs_fds) {
-    if (::write(fd, "0", 1) < 0) return sys_error("join cgroup");
-    ::close(fd);
-  }
-  ctx.cgroup_procs_fds.clear();
-  if (ctx.unshare_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) {
-    return sys_error("unshare cgroup namespace");
-  }
-  return {};
-}
-
 void container_init(InitContext& ctx) {
   // No host fd but ours reaches the container: mark everything above stdio
   // close-on-exec (the sync channel and start socket already are).
@@ -270,7 +262,6 @@ void container_init(InitContext& ctx) {
   reset_signals(ctx.orig_sigmask);
   Channel& chan = *ctx.chan;
   std::string exe;
-  if (auto r = join_cgroups(ctx); !r) fail(chan, r.error());
   if (auto r = setup(ctx, &exe); !r) fail(chan, r.error());
   handle_termination_signals();
   if (auto r = chan.send(Msg::kCreated); !r) ::_exit(1);

@@ -28,10 +28,9 @@ struct InitContext {
   Channel* chan = nullptr;     // child end
   int start_listen_fd = -1;    // accept()s the `start` request
   const sigset_t* orig_sigmask = nullptr;
-  // cgroup.procs fds: the init places itself in its cgroups first thing
-  // (when not cloned straight into a v2 cgroup), then unshares its cgroup
-  // namespace if one is new, so that the namespace is rooted there.
-  std::vector<int> cgroup_procs_fds;
+  // Set by spawn: the init unshares its new cgroup namespace once the parent
+  // has placed it in its cgroups (the reply to kHello), so that the
+  // namespace is rooted there.
   bool unshare_cgroup_ns = false;
   int close_in_child = -1;     // the locked state directory: the lock must not outlive create
 };

@@ -25,10 +25,12 @@ Result<pid_t> clone_init(InitContext& ctx, Channel& parent_end, Channel& child_e
   if (!own_pid_ns) return std::move(own_pid_ns).error();
   sys::CloneArgs args;
   args.flags = ctx.plan->clone_flags;
-  // Without CLONE_INTO_CGROUP the init joins its cgroups itself after clone;
-  // a new cgroup namespace must wait for that, or it is rooted in ours.
-  ctx.unshare_cgroup_ns = cgroup_fd < 0 && (args.flags & CLONE_NEWCGROUP) != 0;
-  if (ctx.unshare_cgroup_ns) args.flags &= ~static_cast<uint64_t>(CLONE_NEWCGROUP);
+  // A new cgroup namespace is rooted at the cgroup its creator is in: at
+  // clone time only with CLONE_INTO_CGROUP (direct mode); otherwise the init
+  // unshares it after the parent has placed it.
+  bool at_clone = cgroup_fd >= 0 && !ctx.plan->staged;
+  if (ctx.plan->new_cgroup && at_clone) args.flags |= CLONE_NEWCGROUP;
+  ctx.unshare_cgroup_ns = ctx.plan->new_cgroup && !at_clone;
   args.exit_signal = SIGCHLD;
   if (cgroup_fd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
@@ -62,8 +64,15 @@ struct Loop {
       case Msg::kHello:
         init = p.sender_pid != 0 ? p.sender_pid : child;
         if (init != child) reap_intermediate();
-        if (cb.on_pid) NSBOX_TRY(cb.on_pid(init));
-        return chan.send(Msg::kContinue);
+        // Placing the init in v1 cgroups waits for an RCU grace period: let
+        // the init go on with its mounts meanwhile, unless it must wait to
+        // unshare its cgroup namespace. Hooks (kNamespacesReady) come after.
+        if (ctx.unshare_cgroup_ns) {
+          if (cb.on_pid) NSBOX_TRY(cb.on_pid(init));
+          return chan.send(Msg::kContinue);
+        }
+        NSBOX_TRY(chan.send(Msg::kContinue));
+        return cb.on_pid ? cb.on_pid(init) : Status{};
       case Msg::kNamespacesReady:
         if (cb.on_namespaces_ready) NSBOX_TRY(cb.on_namespaces_ready(init));
         return chan.send(Msg::kContinue);

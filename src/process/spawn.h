@@ -13,7 +13,8 @@
 namespace nsbox::process {
 
 struct SpawnCallbacks {
-  // The init's pid is known (runtime PID namespace): place it in cgroups, ...
+  // The init's pid is known (runtime PID namespace): place it in cgroups,
+  // ... It may run while the init prepares its mounts; always before hooks.
   std::function<Status(pid_t)> on_pid;
   // Namespaces exist, rootfs not yet prepared: prestart/createRuntime hooks.
   std::function<Status(pid_t)> on_namespaces_ready;
