@@ -230,6 +230,7 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   rec.own_pid_ns = p.plan.new_pid;
   NSBOX_TRY(dir.save_config(p.config_text));
 
+  log::debug("create: config parsed, state claimed");
   auto layout = cgroup::probe();
   if (!layout) return std::move(layout).error();
   const auto& lx = *p.cfg.linux_;
@@ -238,6 +239,7 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   cg = std::move(*mgr);
   rec.cgroup = cg->serialize();
   NSBOX_TRY(dir.save(rec));  // a crash from here on is cleaned by delete
+  log::debug("create: making cgroups");
   NSBOX_TRY(cg->create());
   static const std::vector<spec::DeviceRule> kNoRules;
   NSBOX_TRY(cg->apply_devices(lx.resources ? lx.resources->devices : kNoRules, lx.devices));
@@ -277,6 +279,7 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
     return run_hooks(hooks_of(p.cfg, &spec::Hooks::create_runtime), st, "createRuntime");
   };
   cb.on_warning = [](const std::string& w) { log::warn(w); };
+  log::debug("create: cloning the init");
   auto spawned = process::spawn_init(ctx, leaf->valid() ? leaf->get() : -1, cb);
   if (!spawned) return std::move(spawned).error();
   listen_fd->reset();

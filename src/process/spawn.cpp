@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "common/log.h"
 #include "common/syscalls.h"
 #include "common/util.h"
 #include "ns/namespaces.h"
@@ -14,8 +15,7 @@ namespace nsbox::process {
 
 namespace {
 
-Result<pid_t> clone_init(InitContext& ctx, Channel& parent_end, Channel& child_end,
-                         int cgroup_fd) {
+Result<pid_t> clone_init(InitContext& ctx, Channel& parent_end, Channel& child_end, int cgroup_fd) {
   // Opened with our credentials: the init, maybe root of a new user
   // namespace already, could not walk a path through private directories.
   UniqueFd bundle(::open(ctx.bundle.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -95,6 +95,7 @@ struct Loop {
     for (;;) {
       auto p = chan.recv();
       if (!p) return std::move(p).error();
+      log::debug(std::string("init: ") + msg_name(p->type));
       if (p->type == Msg::kCreated) return {};
       if (auto r = handle(*p); !r) {
         (void)chan.send(Msg::kError, r.error().msg);

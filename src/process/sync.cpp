@@ -13,6 +13,26 @@ namespace {
 constexpr size_t kMaxPayload = 8192;
 }
 
+const char* msg_name(Msg m) {
+  switch (m) {
+    case Msg::kHello:
+      return "hello";
+    case Msg::kNeedIdMaps:
+      return "need id maps";
+    case Msg::kNamespacesReady:
+      return "mounts ready, run hooks";
+    case Msg::kCreated:
+      return "created";
+    case Msg::kError:
+      return "error";
+    case Msg::kWarning:
+      return "warning";
+    case Msg::kContinue:
+      return "continue";
+  }
+  return "unknown";
+}
+
 Result<std::pair<Channel, Channel>> Channel::make_pair() {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -89,7 +109,8 @@ Status Channel::expect(Msg type) {
   auto p = recv();
   if (!p) return std::move(p).error();
   if (p->type == Msg::kError) return make_error(p->text);
-  if (p->type != type) return make_error("sync: unexpected message " + std::to_string(static_cast<uint32_t>(p->type)));
+  if (p->type != type)
+    return make_error("sync: unexpected message " + std::to_string(static_cast<uint32_t>(p->type)));
   return {};
 }
 

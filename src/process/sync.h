@@ -14,14 +14,16 @@
 namespace nsbox::process {
 
 enum class Msg : uint32_t {
-  kHello = 1,       // init -> parent: I exist (pid in credentials)
-  kNeedIdMaps,      // init -> parent: write my uid_map/gid_map
-  kNamespacesReady, // init -> parent: namespaces exist; run prestart/createRuntime hooks
-  kCreated,         // init -> parent: environment complete, waiting for start
-  kError,           // either way: payload is the one-line reason
-  kWarning,         // init -> parent: payload is a warning to log
-  kContinue,        // parent -> init: go on
+  kHello = 1,        // init -> parent: I exist (pid in credentials)
+  kNeedIdMaps,       // init -> parent: write my uid_map/gid_map
+  kNamespacesReady,  // init -> parent: namespaces exist; run prestart/createRuntime hooks
+  kCreated,          // init -> parent: environment complete, waiting for start
+  kError,            // either way: payload is the one-line reason
+  kWarning,          // init -> parent: payload is a warning to log
+  kContinue,         // parent -> init: go on
 };
+
+const char* msg_name(Msg m);  // "kHello" -> "hello", for debug logs
 
 struct Packet {
   Msg type;
