@@ -6,6 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <string_view>
+
 #include "common/fd.h"
 #include "common/syscalls.h"
 #include "common/util.h"
@@ -22,26 +25,86 @@ std::vector<char*> cstrings(std::vector<std::string>& v) {
   return out;
 }
 
-// Wait for the hook to exit; kill it after `timeout` seconds (-1: no limit).
-Result<int> wait_hook(pid_t pid, int timeout_s) {
-  UniqueFd pidfd(sys::pidfd_open(pid, 0));
-  if (pidfd && timeout_s > 0) {
-    pollfd pfd{pidfd.get(), POLLIN, 0};
-    int r;
-    do {
-      r = ::poll(&pfd, 1, timeout_s * 1000);
-    } while (r < 0 && errno == EINTR);
-    if (r == 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-      return make_error("timed out after " + std::to_string(timeout_s) + "s");
-    }
-  }
+int poll_ms(std::chrono::steady_clock::time_point deadline, int timeout_s) {
+  if (timeout_s <= 0) return -1;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
+}
+
+Result<int> reap(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return sys_error("waitpid");
   }
   return status;
+}
+
+// SIGPIPE blocked for the lifetime of the guard, and a pending one discarded
+// on the way out: the container init runs hooks with default dispositions,
+// and a hook that closes its stdin unread must only cost us an EPIPE.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    ::sigprocmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeGuard() {
+    timespec zero{};
+    while (::sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+    }
+    ::sigprocmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+};
+
+// Feed the state to the hook's stdin while waiting for it to exit, so that a
+// hook that does not read its stdin (and a state larger than the pipe) cannot
+// hold us past its timeout; kill it after `timeout_s` seconds (<= 0: no limit).
+// `wr` is non-blocking. Returns the wait status.
+Result<int> feed_and_wait(pid_t pid, UniqueFd wr, std::string_view data, int timeout_s) {
+  SigpipeGuard no_sigpipe;
+  UniqueFd pidfd(sys::pidfd_open(pid, 0));
+  if (!pidfd) {  // no pidfd: no timeout either
+    while (!data.empty()) {
+      pollfd out{wr.get(), POLLOUT, 0};
+      if (::poll(&out, 1, -1) < 0 && errno != EINTR) break;
+      ssize_t n = ::write(wr.get(), data.data(), data.size());
+      if (n < 0 && errno != EAGAIN && errno != EINTR) break;  // EPIPE: not read
+      if (n > 0) data.remove_prefix(static_cast<size_t>(n));
+    }
+    wr.reset();
+    return reap(pid);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  if (data.empty()) wr.reset();
+  for (;;) {
+    pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {wr.get(), POLLOUT, 0}};
+    int r = ::poll(fds, wr ? 2 : 1, poll_ms(deadline, timeout_s));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("poll");
+    }
+    if (r == 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return make_error("timed out after " + std::to_string(timeout_s) + "s");
+    }
+    if (fds[0].revents != 0) break;  // exited
+    if (wr && fds[1].revents != 0) {
+      ssize_t n = ::write(wr.get(), data.data(), data.size());
+      if (n > 0) data.remove_prefix(static_cast<size_t>(n));
+      // Done, or EPIPE: a hook that does not read its stdin is not an error.
+      if (data.empty() || (n < 0 && errno != EAGAIN && errno != EINTR)) wr.reset();
+    }
+  }
+  return reap(pid);
 }
 
 }  // namespace
@@ -59,18 +122,22 @@ Status run_hook(const spec::Hook& hook, const std::string& state_json, const cha
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) < 0) return sys_error(what + ": pipe");
   UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+  if (::fcntl(wr.get(), F_SETFL, O_NONBLOCK) < 0) return sys_error(what + ": fcntl");
+  sigset_t none;
+  sigemptyset(&none);
   pid_t pid = ::fork();
   if (pid < 0) return sys_error(what + ": fork");
   if (pid == 0) {
+    // The runtime ignores SIGPIPE and may block signals (run): a hook starts
+    // with default dispositions and nothing blocked, as a shell would run it.
+    ::signal(SIGPIPE, SIG_DFL);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(rd.get(), 0);
     ::execve(hook.path.c_str(), argv.data(), hook_env);
     ::_exit(127);
   }
   rd.reset();
-  // A hook that does not read its stdin must not fail the write: ignore EPIPE.
-  (void)write_all(wr.get(), state_json);
-  wr.reset();
-  auto st = wait_hook(pid, hook.timeout.value_or(-1));
+  auto st = feed_and_wait(pid, std::move(wr), state_json, hook.timeout.value_or(-1));
   if (!st) return std::move(st).error().wrap(what);
   int s = *st;
   if (WIFEXITED(s) && WEXITSTATUS(s) == 0) return {};

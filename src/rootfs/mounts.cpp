@@ -75,6 +75,20 @@ Status finish_mount(const Ctx& ctx, const MountReq& req, unsigned long remount, 
   return {};
 }
 
+// runc: procfs and sysfs only go on an ordinary directory, never through a
+// symlink (a hostile rootfs could otherwise move them, and the masks meant
+// for them, somewhere else).
+Status check_special_fs_dest(const Ctx& ctx, const MountReq& req) {
+  if (req.fstype != "proc" && req.fstype != "sysfs") return {};
+  auto fd = open_in_root(ctx.rootfd, req.dest, O_PATH | O_NOFOLLOW);
+  if (!fd) return fd.error().code == ENOENT ? Status{} : Status{std::move(fd).error()};
+  struct stat st {};
+  if (::fstat(fd->get(), &st) < 0) return sys_error("stat \"" + req.dest + "\"");
+  if (S_ISDIR(st.st_mode)) return {};
+  return make_error("\"" + req.dest + "\": filesystem \"" + req.fstype +
+                    "\" must be mounted on an ordinary directory");
+}
+
 }  // namespace
 
 bool is_bind(const spec::Mount& m, const MountFlags& mf) {
@@ -105,6 +119,7 @@ Status bind_mount(const Ctx& ctx, const MountReq& req) {
 }
 
 Status fs_mount(const Ctx& ctx, const MountReq& req, bool defer_ro) {
+  NSBOX_TRY(check_special_fs_dest(ctx, req));
   auto target = make_target(ctx, req, true, false, -1);
   if (!target) return std::move(target).error();
   unsigned long flags = defer_ro ? req.mf.flags & ~MS_RDONLY : req.mf.flags;
