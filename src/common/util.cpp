@@ -151,6 +151,24 @@ std::string join_path(std::string_view a, std::string_view b) {
   return out;
 }
 
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 bool parse_int64(std::string_view s, long long* out) {
   if (s.empty()) return false;
   bool neg = false;

@@ -35,6 +35,10 @@ std::string trim(std::string_view s);
 std::string clean_path(std::string_view p);
 std::string join_path(std::string_view a, std::string_view b);
 
+// "text" in double quotes with quotes, backslashes and control characters
+// escaped, so that user input cannot break a one-line message.
+std::string quoted(std::string_view s);
+
 // Parse a decimal integer; false on junk or overflow.
 bool parse_int64(std::string_view s, long long* out);
 

@@ -152,13 +152,26 @@ Result<Prepared> prepare(const CreateOptions& opt) {
 }
 
 // Undo a partly created container: used on every create failure path.
+// Poststop hooks: failures are warnings and the rest still run.
+void run_poststop_hooks(const spec::Config& cfg, const Record& r) {
+  for (const auto& w : run_hooks_warn(hooks_of(cfg, &spec::Hooks::poststop),
+                                      hook_state_json(r, "stopped"), "poststop")) {
+    log::warn(w);
+  }
+}
+
+// Undo a partly created container: used on every create failure path. As
+// for delete (lifecycle steps 12-13), poststop hooks run last.
 struct CreateGuard {
   ContainerDir* dir;
   std::unique_ptr<cgroup::Manager>* cg;
+  const spec::Config* cfg;
+  const Record* rec;
   bool armed = true;
   ~CreateGuard() {
     if (!armed) return;
     if (*cg) (void)(*cg)->destroy();
+    run_poststop_hooks(*cfg, *rec);
     (void)dir->destroy();
   }
 };
@@ -206,12 +219,7 @@ Status destroy(ContainerDir& dir, const Record& r) {
   auto cfg_text = dir.load_config();
   if (cfg_text) {
     auto cfg = spec::parse_config(*cfg_text);
-    if (cfg) {
-      for (const auto& w :
-           run_hooks_warn(hooks_of(*cfg, &spec::Hooks::poststop), hook_state_json(r, "stopped"), "poststop")) {
-        log::warn(w);
-      }
-    }
+    if (cfg) run_poststop_hooks(*cfg, r);
   }
   if (auto d = dir.destroy(); !d && result.ok()) result = std::move(d).error();
   return result;
@@ -219,8 +227,8 @@ Status destroy(ContainerDir& dir, const Record& r) {
 
 Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions& opt) {
   std::unique_ptr<cgroup::Manager> cg;
-  CreateGuard guard{&dir, &cg};
   Record rec;
+  CreateGuard guard{&dir, &cg, &p.cfg, &rec};
   rec.id = opt.id;
   rec.bundle = p.bundle;
   rec.rootfs = p.rootfs;

@@ -37,11 +37,11 @@ Status lock_dir(int fd, bool exclusive) {
 Status validate_id(const std::string& id) {
   if (id.empty()) return make_error("container id: must not be empty");
   if (id.size() > 255) return make_error("container id: longer than 255 characters");
-  if (id == "." || id == "..") return make_error("container id \"" + id + "\": invalid");
+  if (id == "." || id == "..") return make_error("container id " + nsbox::quoted(id) + ": invalid");
   for (char c : id) {
     if (!id_char_ok(c)) {
-      return make_error("container id \"" + id +
-                        "\": invalid character (allowed: letters, digits, _ . + -)");
+      return make_error("container id " + nsbox::quoted(id) +
+                        ": invalid character (allowed: letters, digits, _ . + -)");
     }
   }
   return {};

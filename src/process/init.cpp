@@ -154,9 +154,8 @@ Status apply_names(const spec::Config& cfg) {
 Status setup(InitContext& ctx, std::string* exe) {
   const auto& cfg = *ctx.cfg;
   NSBOX_TRY(enter_namespaces(ctx));
-  // Relative bind sources and root.path are relative to the bundle.
-  int cd = ctx.bundle_fd >= 0 ? ::fchdir(ctx.bundle_fd) : ::chdir(ctx.bundle.c_str());
-  if (cd < 0) return sys_error("chdir " + ctx.bundle);
+  // The cwd is the bundle (inherited from spawn_init): relative bind sources
+  // and root.path resolve there.
   NSBOX_TRY(rootfs::prepare(cfg, ctx.rootfs, ctx.rootfs_opts));
   // As runc: prestart/createRuntime hooks run once the mounts are prepared,
   // before pivot_root.

@@ -21,7 +21,6 @@ struct InitContext {
   const ns::Plan* plan = nullptr;
   std::string rootfs;          // absolute path on the host
   std::string bundle;          // absolute, for hook state
-  int bundle_fd = -1;          // O_PATH, set by spawn_init (no path walk by a remapped root)
   std::string id;
   rootfs::Options rootfs_opts;
   security::CapSets caps;

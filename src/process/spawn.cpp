@@ -16,11 +16,13 @@ namespace nsbox::process {
 namespace {
 
 Result<pid_t> clone_init(InitContext& ctx, Channel& parent_end, Channel& child_end, int cgroup_fd) {
-  // Opened with our credentials: the init, maybe root of a new user
-  // namespace already, could not walk a path through private directories.
-  UniqueFd bundle(::open(ctx.bundle.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!bundle) return sys_error("bundle " + ctx.bundle);
-  ctx.bundle_fd = bundle.get();
+  // The init starts in the bundle directory (relative bind sources and
+  // root.path resolve there): it inherits our cwd, which clone/unshare
+  // carry into its new mount namespace. Walking the path itself could fail:
+  // as root of a new user namespace it may not pass private directories.
+  UniqueFd saved_cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!saved_cwd) return sys_error("open current directory");
+  if (::chdir(ctx.bundle.c_str()) < 0) return sys_error("chdir bundle " + ctx.bundle);
   auto own_pid_ns = ns::enter_pid_ns_for_children(*ctx.plan);
   if (!own_pid_ns) return std::move(own_pid_ns).error();
   sys::CloneArgs args;
@@ -43,7 +45,7 @@ Result<pid_t> clone_init(InitContext& ctx, Channel& parent_end, Channel& child_e
     container_init(ctx);
   }
   int err = errno;
-  ctx.bundle_fd = -1;  // closed on return
+  if (::fchdir(saved_cwd.get()) < 0) return sys_error("restore current directory");
   NSBOX_TRY(ns::restore_pid_ns(own_pid_ns->get()));
   if (pid < 0) return sys_error("clone3", err);
   return pid;

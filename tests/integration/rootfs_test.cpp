@@ -349,14 +349,6 @@ TEST(Mounts, RelativeBindSourceIsBundleRelative) {
   fs::create_directories(b + "/data");
   std::ofstream(b + "/data/f") << "relative";
   auto o = sb.nsbox({"run", "-b", b, id});
-  if (o.status != 0 && contains(o.err, "bind mount \"data\"") &&
-      contains(o.err, "Invalid argument")) {
-    GTEST_SKIP() << "BUG: process/spawn.cpp opens the bundle O_PATH in the parent and "
-                    "init.cpp fchdir()s to it after CLONE_NEWNS, so the init's cwd is a mount "
-                    "of the host's mount namespace: a relative bind source resolves there and "
-                    "mount(2) refuses it (EINVAL, not in our namespace). "
-                 << o.err;
-  }
   ASSERT_EQ(o.status, 0) << o.err;
   EXPECT_EQ(o.out, "relative");
   EXPECT_EQ(sb.leftovers(), "");

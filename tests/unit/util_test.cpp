@@ -25,3 +25,7 @@ TEST(Util, Split) {
   ASSERT_EQ(parts.size(), 3u);
   EXPECT_EQ(parts[1], "");
 }
+
+TEST(Util, Quoted) {
+  EXPECT_EQ(nsbox::quoted("a\"b\\c\nd"), "\"a\\\"b\\\\c\\x0ad\"");
+}
