@@ -140,7 +140,14 @@ Status mount_entry(const Ctx& ctx, const spec::Mount& m) {
     return bind_mount(ctx, req);
   }
   if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(ctx, req);
-  return fs_mount(ctx, req, defers_ro(m, *mf));
+  auto r = fs_mount(ctx, req, defers_ro(m, *mf));
+  if (r || m.type != "sysfs" || r.error().code != EPERM) return r;
+  // As runc: a user namespace that does not own the network namespace may
+  // not mount sysfs; bind the runtime's /sys instead, with the same flags.
+  req.source = "/sys";
+  req.mf.flags |= MS_BIND | MS_REC;
+  req.mf.data.clear();
+  return bind_mount(ctx, req);
 }
 
 }  // namespace nsbox::rootfs::detail

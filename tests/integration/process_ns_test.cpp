@@ -776,12 +776,6 @@ TEST(UserNs, SysfsWithJoinedNetnsOfAnotherUserNs) {
   add_userns(sb, cfg);
   set_ns(cfg, "network", "/proc/" + std::to_string(a) + "/ns/net");
   auto o = sb.run(cfg);
-  if (o.status != 0 && o.err.find("(sysfs): Operation not permitted") != std::string::npos) {
-    GTEST_SKIP() << "BUG (src/rootfs): sysfs mount in a user namespace that does not own the "
-                    "joined network namespace fails with EPERM; runc falls back to an rbind of "
-                    "/sys. nsbox: "
-                 << o.err;
-  }
   EXPECT_EQ(o.status, 0) << o.err;
   EXPECT_NE(o.out.find("lo\n"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find(ns_of(a, "net")), std::string::npos) << o.out;
