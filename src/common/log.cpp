@@ -34,7 +34,6 @@ const char* level_name(Level l) {
   return "info";
 }
 
-
 }  // namespace
 
 void configure(const std::string& file, Format fmt, bool debug) {

@@ -52,7 +52,8 @@ bool alive_with_start_time(pid_t pid, unsigned long long start_time) {
 // Recomputed from /proc every time: an init that died, or whose pid was
 // recycled, while no nsbox ran is `stopped`.
 std::string compute_status(const ContainerDir& dir, const Record& r) {
-  if (r.status == "creating") return alive_with_start_time(r.pid, r.start_time) ? "creating" : "stopped";
+  if (r.status == "creating")
+    return alive_with_start_time(r.pid, r.start_time) ? "creating" : "stopped";
   if (!alive_with_start_time(r.pid, r.start_time)) return "stopped";
   return dir.has_start_socket() ? "created" : "running";
 }
@@ -383,7 +384,8 @@ Status remove(const Runtime& rt, const std::string& id, bool force) {
   if (!rec) return std::move(rec).error();
   std::string status = compute_status(*dir, *rec);
   if (status == "running" && !force) {
-    return make_error("cannot delete container " + id + " that is not stopped: running (use --force)");
+    return make_error("cannot delete container " + id +
+                      " that is not stopped: running (use --force)");
   }
   return destroy(*dir, *rec);
 }

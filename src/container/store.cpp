@@ -33,7 +33,6 @@ Status lock_dir(int fd, bool exclusive) {
 }
 }  // namespace
 
-
 Status validate_id(const std::string& id) {
   if (id.empty()) return make_error("container id: must not be empty");
   if (id.size() > 255) return make_error("container id: longer than 255 characters");

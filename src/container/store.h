@@ -68,5 +68,4 @@ class Store {
   std::string root_;
 };
 
-
 }  // namespace nsbox::container

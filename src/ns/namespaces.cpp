@@ -75,8 +75,8 @@ Result<Plan> plan(const spec::Config& cfg) {
   bool joins_user = !p.joins.empty() && p.joins.front().type == NsType::kUser;
   p.staged = joins_user || (p.new_user && joins_other);
   if (p.staged) {
-    p.unshare_flags = static_cast<int>(p.clone_flags & ~static_cast<uint64_t>(CLONE_NEWUSER |
-                                                                              CLONE_NEWPID));
+    p.unshare_flags =
+        static_cast<int>(p.clone_flags & ~static_cast<uint64_t>(CLONE_NEWUSER | CLONE_NEWPID));
     p.clone_flags = 0;
   }
   return p;

@@ -27,8 +27,8 @@ struct Join {
 };
 
 struct Plan {
-  uint64_t clone_flags = 0;   // flags for clone3 (direct mode)
-  int unshare_flags = 0;      // flags the child unshares itself (staged mode), without user/pid/time
+  uint64_t clone_flags = 0;  // flags for clone3 (direct mode)
+  int unshare_flags = 0;     // flags the child unshares itself (staged mode), without user/pid/time
   bool staged = false;
   bool new_user = false;
   bool new_pid = false;
@@ -36,8 +36,8 @@ struct Plan {
   // A new cgroup namespace is never in clone_flags/unshare_flags: it must be
   // created after the init is placed in its cgroups (see process/spawn.cpp).
   bool new_cgroup = false;
-  std::vector<Join> joins;    // all joined namespaces except pid, user first
-  UniqueFd pid_join;          // joined pid namespace: entered by the parent before clone
+  std::vector<Join> joins;  // all joined namespaces except pid, user first
+  UniqueFd pid_join;        // joined pid namespace: entered by the parent before clone
 };
 
 // Open and check every namespace path (its type must match), decide the mode.

@@ -11,7 +11,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-
 #include "common/util.h"
 #include "container/hooks.h"
 #include "security/rlimits.h"
@@ -71,7 +70,8 @@ Status enter_namespaces_staged(InitContext& ctx, int time_offsets_fd) {
     NSBOX_TRY(step(*ctx.chan, Msg::kNeedIdMaps));
   }
   if (p.new_user || !p.joins.empty()) NSBOX_TRY(become_root_in_userns());
-  if (p.unshare_flags != 0 && ::unshare(p.unshare_flags) < 0) return sys_error("unshare namespaces");
+  if (p.unshare_flags != 0 && ::unshare(p.unshare_flags) < 0)
+    return sys_error("unshare namespaces");
   // The offsets fd names this process: write them before the fork.
   if (p.new_time) NSBOX_TRY(ns::unshare_time_ns(*ctx.cfg->linux_, time_offsets_fd));
   if (!p.new_pid) return p.new_time ? ns::enter_time_ns_for_children() : Status{};
@@ -79,7 +79,7 @@ Status enter_namespaces_staged(InitContext& ctx, int time_offsets_fd) {
   pid_t child = ::fork();
   if (child < 0) return sys_error("fork into pid namespace");
   if (child > 0) ::_exit(0);  // the parent learns the init's pid from kHello
-  return {};  // born in the new time namespace, if any
+  return {};                  // born in the new time namespace, if any
 }
 
 Status enter_namespaces(InitContext& ctx) {

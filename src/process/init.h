@@ -19,19 +19,19 @@ namespace nsbox::process {
 struct InitContext {
   const spec::Config* cfg = nullptr;
   const ns::Plan* plan = nullptr;
-  std::string rootfs;          // absolute path on the host
-  std::string bundle;          // absolute, for hook state
+  std::string rootfs;  // absolute path on the host
+  std::string bundle;  // absolute, for hook state
   std::string id;
   rootfs::Options rootfs_opts;
   security::CapSets caps;
-  Channel* chan = nullptr;     // child end
-  int start_listen_fd = -1;    // accept()s the `start` request
+  Channel* chan = nullptr;   // child end
+  int start_listen_fd = -1;  // accept()s the `start` request
   const sigset_t* orig_sigmask = nullptr;
   // Set by spawn: the init unshares its new cgroup namespace once the parent
   // has placed it in its cgroups (the reply to kHello), so that the
   // namespace is rooted there.
   bool unshare_cgroup_ns = false;
-  int close_in_child = -1;     // the locked state directory: the lock must not outlive create
+  int close_in_child = -1;  // the locked state directory: the lock must not outlive create
 };
 
 [[noreturn]] void container_init(InitContext& ctx);

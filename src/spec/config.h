@@ -33,7 +33,7 @@ struct Mount {
 };
 
 struct Rlimit {
-  std::string type;  // "RLIMIT_NOFILE"
+  std::string type;   // "RLIMIT_NOFILE"
   int resource = -1;  // resolved RLIMIT_* value
   uint64_t soft = 0;
   uint64_t hard = 0;
@@ -159,9 +159,9 @@ Result<Config> load_config(const std::string& bundle_dir);
 // dependencies of sysctls, hostname without a UTS namespace, ...).
 Status validate_config(const Config& cfg);
 
-const char* ns_type_name(NsType t);      // "mount", "uts", ... (OCI names)
+const char* ns_type_name(NsType t);  // "mount", "uts", ... (OCI names)
 std::optional<NsType> ns_type_from_name(const std::string& name);
-int ns_clone_flag(NsType t);             // CLONE_NEWNS, ...
-const char* ns_proc_name(NsType t);      // "mnt", "uts", ... (/proc/PID/ns/ names)
+int ns_clone_flag(NsType t);         // CLONE_NEWNS, ...
+const char* ns_proc_name(NsType t);  // "mnt", "uts", ... (/proc/PID/ns/ names)
 
 }  // namespace nsbox::spec

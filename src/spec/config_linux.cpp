@@ -15,9 +15,7 @@ constexpr const char* kUnsupportedResources[] = {"memory",         "cpu",     "p
 constexpr std::string_view kPropagations[] = {
     "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
 
-bool contains(std::string_view chars, char c) {
-  return chars.find(c) != std::string_view::npos;
-}
+bool contains(std::string_view chars, char c) { return chars.find(c) != std::string_view::npos; }
 
 }  // namespace
 

@@ -10,8 +10,8 @@
 
 #include "harness.h"
 
-using nsbox::it::Sandbox;
 using nlohmann::json;
+using nsbox::it::Sandbox;
 
 namespace {
 
@@ -80,10 +80,15 @@ TEST(Lifecycle, CreateStartStateDelete) {
 TEST(Lifecycle, DeleteOfCreatedContainerKillsIt) {
   Sandbox sb;
   std::string id = sb.new_id();
-  ASSERT_EQ(sb.nsbox({"create", "-b", sb.bundle(Sandbox::default_config({"sleep", "30"})), id}).status, 0);
+  ASSERT_EQ(
+      sb.nsbox({"create", "-b", sb.bundle(Sandbox::default_config({"sleep", "30"})), id}).status,
+      0);
   int pid = json::parse(sb.nsbox({"state", id}).out)["pid"];
   EXPECT_EQ(sb.nsbox({"delete", id}).status, 0);
-  EXPECT_NE(kill(pid, 0) == 0 && nsbox::it::run_program({"/bin/cat", "/proc/" + std::to_string(pid) + "/stat"}).out.find(" Z ") == std::string::npos, true);
+  EXPECT_NE(kill(pid, 0) == 0 &&
+                nsbox::it::run_program({"/bin/cat", "/proc/" + std::to_string(pid) + "/stat"})
+                        .out.find(" Z ") == std::string::npos,
+            true);
   EXPECT_EQ(sb.leftovers(), "");
 }
 
@@ -127,7 +132,9 @@ TEST(Lifecycle, RacingCreatesExactlyOneWins) {
 TEST(Lifecycle, ListFormats) {
   Sandbox sb;
   std::string id = sb.new_id();
-  ASSERT_EQ(sb.nsbox({"create", "-b", sb.bundle(Sandbox::default_config({"sleep", "30"})), id}).status, 0);
+  ASSERT_EQ(
+      sb.nsbox({"create", "-b", sb.bundle(Sandbox::default_config({"sleep", "30"})), id}).status,
+      0);
   EXPECT_EQ(sb.nsbox({"list", "-q"}).out, id + "\n");
   auto arr = json::parse(sb.nsbox({"list", "--format", "json"}).out);
   ASSERT_EQ(arr.size(), 1u);
@@ -140,10 +147,13 @@ TEST(Lifecycle, CreateLeavesInitToCallersSubreaper) {
   Sandbox sb;
   ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
   std::string id = sb.new_id();
-  ASSERT_EQ(sb.nsbox({"create", "-b", sb.bundle(Sandbox::default_config({"sleep", "30"})), id}).status, 0);
+  ASSERT_EQ(
+      sb.nsbox({"create", "-b", sb.bundle(Sandbox::default_config({"sleep", "30"})), id}).status,
+      0);
   int pid = json::parse(sb.nsbox({"state", id}).out)["pid"];
   // No nsbox process stays behind: the init's parent is us, the subreaper.
-  auto status = nsbox::it::run_program({"/bin/cat", "/proc/" + std::to_string(pid) + "/status"}).out;
+  auto status =
+      nsbox::it::run_program({"/bin/cat", "/proc/" + std::to_string(pid) + "/status"}).out;
   EXPECT_NE(status.find("PPid:\t" + std::to_string(getpid()) + "\n"), std::string::npos) << status;
   ASSERT_EQ(sb.nsbox({"delete", id}).status, 0);
   int st = 0;

@@ -456,7 +456,8 @@ TEST(SpecValidate, Sysctls) {
           {with(ns_list({ns("network")}), "net/ipv4/ip_forward"), "<ok>"},
           {with(ns_list({ns("network", "/proc/self/ns/uts")}), "net.ipv4.ip_forward"), "<ok>"},
           {with(ns_list({ns("ipc")}), "kernel.shm_rmid_forced"), "<ok>"},
-          {with(ns_list({ns("uts", "/proc/self/ns/uts")}), "kernel.domainname"), "linux.sysctl.\"kernel.domainname\": requires a new UTS namespace"},
+          {with(ns_list({ns("uts", "/proc/self/ns/uts")}), "kernel.domainname"),
+           "linux.sysctl.\"kernel.domainname\": requires a new UTS namespace"},
       },
       validate_msg);
 }

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "common/util.h"
+
+#include <gtest/gtest.h>
 
 using nsbox::clean_path;
 using nsbox::parse_int64;
@@ -26,6 +26,4 @@ TEST(Util, Split) {
   EXPECT_EQ(parts[1], "");
 }
 
-TEST(Util, Quoted) {
-  EXPECT_EQ(nsbox::quoted("a\"b\\c\nd"), "\"a\\\"b\\\\c\\x0ad\"");
-}
+TEST(Util, Quoted) { EXPECT_EQ(nsbox::quoted("a\"b\\c\nd"), "\"a\\\"b\\\\c\\x0ad\""); }
