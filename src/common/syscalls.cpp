@@ -51,6 +51,19 @@ pid_t clone3(CloneArgs* args) {
       ::syscall(SYS_clone, args->flags | args->exit_signal, nullptr, nullptr, nullptr, nullptr));
 }
 
+void reset_all_signal_dispositions() {
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  } sa{SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::syscall(SYS_rt_sigaction, sig, &sa, nullptr, sizeof sa.mask);
+  }
+}
+
 int pidfd_open(pid_t pid, unsigned flags) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, flags));
 }

@@ -33,6 +33,11 @@ int pidfd_send_signal(int pidfd, int sig, siginfo_t* info, unsigned flags);
 int openat2(int dirfd, const char* path, const open_how* how);
 int pivot_root(const char* new_root, const char* put_old);
 
+// Every signal back to SIG_DFL, including the two real-time signals glibc
+// keeps for itself (its sigaction() refuses them, yet a caller may have set
+// them to SIG_IGN, and that survives execve).
+void reset_all_signal_dispositions();
+
 // Failure injection for unit tests: when set, the named wrapper returns -1
 // with the given errno once its call counter reaches `after`.
 enum class Call { kClone3, kOpenat2, kPivotRoot };

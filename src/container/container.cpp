@@ -217,10 +217,14 @@ Status destroy(ContainerDir& dir, const Record& r) {
       result = std::move(cg).error();
     }
   }
-  auto cfg_text = dir.load_config();
-  if (cfg_text) {
-    auto cfg = spec::parse_config(*cfg_text);
-    if (cfg) run_poststop_hooks(*cfg, r);
+  if (r.has_late_hooks) {
+    auto cfg_text = dir.load_config();
+    auto cfg = cfg_text ? spec::parse_config(*cfg_text) : Result<spec::Config>(cfg_text.error());
+    if (cfg) {
+      run_poststop_hooks(*cfg, r);
+    } else {
+      log::warn("poststop hooks not run: " + cfg.error().msg);
+    }
   }
   if (auto d = dir.destroy(); !d && result.ok()) result = std::move(d).error();
   return result;
@@ -236,7 +240,8 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   rec.created = now_rfc3339();
   rec.status = "creating";
   rec.annotations = p.cfg.annotations;
-  rec.own_pid_ns = p.plan.new_pid;
+  rec.has_late_hooks =
+      p.cfg.hooks && (!p.cfg.hooks->poststart.empty() || !p.cfg.hooks->poststop.empty());
   NSBOX_TRY(dir.save_config(p.config_text));
 
   log::debug("create: config parsed, state claimed");
@@ -335,6 +340,7 @@ Status start(const Runtime& rt, const std::string& id) {
   if (!reply) return std::move(reply).error();
   if (!reply->empty()) return make_error(*reply);
   // No record write: the status is recomputed (start.sock gone = running).
+  if (!rec->has_late_hooks) return {};
   auto cfg_text = dir->load_config();
   if (!cfg_text) return std::move(cfg_text).error();
   auto cfg = spec::parse_config(*cfg_text);

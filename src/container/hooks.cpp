@@ -130,7 +130,7 @@ Status run_hook(const spec::Hook& hook, const std::string& state_json, const cha
   if (pid == 0) {
     // The runtime ignores SIGPIPE and may block signals (run): a hook starts
     // with default dispositions and nothing blocked, as a shell would run it.
-    ::signal(SIGPIPE, SIG_DFL);
+    sys::reset_all_signal_dispositions();
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(rd.get(), 0);
     ::execve(hook.path.c_str(), argv.data(), hook_env);

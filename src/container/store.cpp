@@ -61,7 +61,7 @@ Result<Record> ContainerDir::load() const {
   r.created = j.value("created", "");
   r.status = j.value("status", "");
   r.cgroup = j.value("cgroup", "");
-  r.own_pid_ns = j.value("ownPidNs", false);
+  r.has_late_hooks = j.value("lateHooks", false);
   if (j.contains("annotations") && j["annotations"].is_object()) {
     for (const auto& [k, v] : j["annotations"].items()) {
       if (v.is_string()) r.annotations[k] = v.get<std::string>();
@@ -79,7 +79,7 @@ Status ContainerDir::save(const Record& r) const {
             {"created", r.created},
             {"status", r.status},
             {"cgroup", r.cgroup},
-            {"ownPidNs", r.own_pid_ns},
+            {"lateHooks", r.has_late_hooks},
             {"annotations", r.annotations}};
   return write_file_atomic(path_ + "/" + kRecord, j.dump());
 }

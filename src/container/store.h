@@ -29,7 +29,7 @@ struct Record {
   std::string status;                 // last status written: creating, created, running
   std::map<std::string, std::string> annotations;
   std::string cgroup;  // cgroup::Manager::serialize()
-  bool own_pid_ns = false;
+  bool has_late_hooks = false;  // poststart or poststop: start/delete read the config
 };
 
 class ContainerDir {

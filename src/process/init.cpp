@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/syscalls.h"
 #include "common/util.h"
 #include "container/hooks.h"
 #include "security/rlimits.h"
@@ -34,9 +35,7 @@ Status step(Channel& chan, Msg announce) {
 }
 
 void reset_signals(const sigset_t* mask) {
-  struct sigaction sa {};
-  sa.sa_handler = SIG_DFL;
-  for (int s = 1; s < NSIG; ++s) ::sigaction(s, &sa, nullptr);
+  sys::reset_all_signal_dispositions();
   if (mask != nullptr) ::sigprocmask(SIG_SETMASK, mask, nullptr);
 }
 

@@ -144,6 +144,9 @@ Status decode_names(const json& doc, Config* cfg) {
 // Other platforms' sections ("windows", "solaris", "vm", ...) are ignored.
 Status decode_config(const json& doc, Config* cfg) {
   if (!doc.is_object()) return make_error("config.json: expected a JSON object");
+  log_unknown_keys(doc, "",
+                   {"ociVersion", "root", "mounts", "process", "hostname", "domainname", "hooks",
+                    "annotations", "linux", "solaris", "windows", "vm", "zos", "freebsd"});
   NSBOX_TRY(decode_version(doc, cfg));
   NSBOX_TRY(get_required(doc, "root", "", &cfg->root));
   NSBOX_TRY(get(doc, "mounts", "", &cfg->mounts));

@@ -142,6 +142,11 @@ Status decode_filesystem(const json& v, const std::string& path, Linux* out) {
 
 Status decode(const json& v, const std::string& path, Linux* out) {
   NSBOX_TRY(expect_object(v, path));
+  log_unknown_keys(
+      v, path,
+      {"namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices", "netDevices",
+       "cgroupsPath", "rootfsPropagation", "resources", "unified", "sysctl", "seccomp",
+       "maskedPaths", "readonlyPaths", "mountLabel", "intelRdt", "personality", "memoryPolicy"});
   NSBOX_TRY(decode_namespaces(v, path, out));
   NSBOX_TRY(decode_time_offsets(v, path, out));
   NSBOX_TRY(decode_filesystem(v, path, out));

@@ -129,6 +129,10 @@ Status decode_security(const json& v, const std::string& path, Process* out) {
 
 Status decode(const json& v, const std::string& path, Process* out) {
   NSBOX_TRY(expect_object(v, path));
+  log_unknown_keys(v, path,
+                   {"terminal", "consoleSize", "cwd", "env", "args", "commandLine", "rlimits",
+                    "apparmorProfile", "capabilities", "noNewPrivileges", "oomScoreAdj",
+                    "scheduler", "selinuxLabel", "ioPriority", "execCPUAffinity", "user"});
   NSBOX_TRY(decode_terminal(v, path, out));
   NSBOX_TRY(decode_command(v, path, out));
   NSBOX_TRY(get(v, "rlimits", path, &out->rlimits));

@@ -1,5 +1,9 @@
 #include "spec/json_decode.h"
 
+#include <algorithm>
+
+#include "common/log.h"
+
 namespace nsbox::spec {
 
 namespace {
@@ -26,6 +30,16 @@ std::string field_path(const std::string& parent, std::string_view key) {
 
 std::string index_path(const std::string& parent, size_t index) {
   return parent + "[" + std::to_string(index) + "]";
+}
+
+void log_unknown_keys(const json& obj, const std::string& path,
+                      std::initializer_list<std::string_view> known) {
+  if (!log::debug_enabled() || !obj.is_object()) return;
+  for (const auto& [key, value] : obj.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      log::debug("config.json: ignoring unknown property " + field_path(path, key));
+    }
+  }
 }
 
 Error path_error(const std::string& path, std::string_view what) {

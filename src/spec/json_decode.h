@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -25,6 +26,9 @@ std::string index_path(const std::string& parent, size_t index);
 // JSON string literal of s (quoted and escaped), for error messages.
 std::string quote(std::string_view s);
 Error path_error(const std::string& path, std::string_view what);
+// Unknown members of obj are ignored; with --debug each is logged by path.
+void log_unknown_keys(const json& obj, const std::string& path,
+                      std::initializer_list<std::string_view> known);
 
 // Member of an object; nullptr when absent or null (null counts as absent).
 const json* find_field(const json& obj, const char* key);

@@ -191,3 +191,20 @@ TEST(Lifecycle, RunForwardsSignals) {
   close(out);
   EXPECT_EQ(sb.leftovers(), "");
 }
+
+TEST(Lifecycle, UnknownPropertiesIgnoredAndLoggedAtDebug) {
+  Sandbox sb;
+  auto cfg = Sandbox::default_config({"true"});
+  cfg["bogusTop"] = 1;
+  cfg["process"]["bogusProcess"] = true;
+  cfg["linux"]["bogusLinux"] = "x";
+  std::string id = sb.new_id();
+  auto o = sb.nsbox({"--debug", "run", "-b", sb.bundle(cfg), id});
+  EXPECT_EQ(o.status, 0) << o.err;
+  for (const char* p : {"bogusTop", "process.bogusProcess", "linux.bogusLinux"}) {
+    EXPECT_NE(o.err.find(std::string("ignoring unknown property ") + p), std::string::npos) << o.err;
+  }
+  // Without --debug nothing is said.
+  id = sb.new_id();
+  EXPECT_EQ(sb.nsbox({"run", "-b", sb.bundle(cfg, "b2"), id}).err, "");
+}
