@@ -28,6 +28,9 @@ Status mkdir_p(const std::string& path, mode_t mode = 0755);
 // rm -rf of a directory tree we own (does not cross mount points).
 Status remove_tree(const std::string& path);
 
+// argv/envp for execve: pointers into v, NULL-terminated (v must outlive it).
+std::vector<char*> c_strings(std::vector<std::string>& v);
+
 std::vector<std::string> split(std::string_view s, char sep);
 bool starts_with(std::string_view s, std::string_view prefix);
 std::string trim(std::string_view s);

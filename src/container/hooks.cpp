@@ -17,14 +17,6 @@ namespace nsbox::container {
 
 namespace {
 
-std::vector<char*> cstrings(std::vector<std::string>& v) {
-  std::vector<char*> out;
-  out.reserve(v.size() + 1);
-  for (auto& s : v) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 int poll_ms(std::chrono::steady_clock::time_point deadline, int timeout_s) {
   if (timeout_s <= 0) return -1;
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -115,8 +107,8 @@ Status run_hook(const spec::Hook& hook, const std::string& state_json, const cha
   std::vector<std::string> args = hook.args;
   if (args.empty()) args.push_back(hook.path);
   std::vector<std::string> env = hook.env;
-  auto argv = cstrings(args);
-  auto envp = cstrings(env);
+  auto argv = c_strings(args);
+  auto envp = c_strings(env);
   // A hook without "env" gets the runtime's environment, as runc does.
   char** hook_env = hook.env.empty() ? environ : envp.data();
   int pipefd[2];

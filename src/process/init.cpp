@@ -174,13 +174,6 @@ Status setup(InitContext& ctx, std::string* exe) {
   return {};
 }
 
-std::vector<char*> cstrings(std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (auto& s : v) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 // After `start`: the last steps, then exec. Returns only on failure.
 Error start_and_exec(InitContext& ctx, const std::string& exe) {
   const auto& proc = *ctx.cfg->process;
@@ -194,8 +187,8 @@ Error start_and_exec(InitContext& ctx, const std::string& exe) {
   }
   std::vector<std::string> args = proc.args;
   std::vector<std::string> env = proc.env;
-  auto argv = cstrings(args);
-  auto envp = cstrings(env);
+  auto argv = c_strings(args);
+  auto envp = c_strings(env);
   reset_signals(ctx.orig_sigmask);
   ::execve(exe.c_str(), argv.data(), envp.data());
   return sys_error("exec " + exe);
