@@ -47,9 +47,16 @@ class Manager {
   virtual Status create() = 0;
   // Move pid into the cgroup in every hierarchy (cgroup.procs).
   virtual Status add_process(pid_t pid) = 0;
-  // O_PATH|O_DIRECTORY fd of the v2 leaf for clone3(CLONE_INTO_CGROUP); an
-  // invalid UniqueFd when the layout is not pure v2 (use add_process()).
+  // O_PATH|O_DIRECTORY fd of the cgroup2 leaf for clone3(CLONE_INTO_CGROUP)
+  // (pure v2, or the cgroup2 mount of a hybrid host); an invalid UniqueFd
+  // when no cgroup2 hierarchy is used.
   virtual Result<UniqueFd> open_v2_leaf() = 0;
+  // The `tasks` file of every v1 hierarchy, opened for writing. The new
+  // process writes "0" to each itself: moving one's own thread through
+  // `tasks` skips the global threadgroup lock whose writers wait for an RCU
+  // grace period (~10 ms), which cgroup.procs and moving another process
+  // take. Empty on pure v2.
+  virtual Result<std::vector<UniqueFd>> open_v1_tasks() = 0;
   // Device access rules: rules, then an rwm allow for each linux.devices entry,
   // then runc's default allow-list when rules start with a deny-all rule. An
   // empty rules list restricts nothing (no-op on every layout).

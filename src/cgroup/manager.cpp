@@ -32,6 +32,13 @@ Result<std::vector<pid_t>> sorted_pids(const CgroupDir& dir) {
   return out;
 }
 
+Result<UniqueFd> open_leaf(const CgroupDir& d) {
+  std::string path = d.path();
+  UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return sys_error("open " + path);
+  return fd;
+}
+
 // What every layout shares: the same operation on each directory.
 class BaseManager : public Manager {
  public:
@@ -51,6 +58,18 @@ class BaseManager : public Manager {
   Status add_process(pid_t pid) override {
     for (const auto& d : dirs_) NSBOX_TRY(d.add_process(pid));
     return {};
+  }
+
+  Result<std::vector<UniqueFd>> open_v1_tasks() override {
+    std::vector<UniqueFd> fds;
+    for (const auto& d : dirs_) {
+      if (d.v2()) continue;
+      std::string path = d.path() + "/tasks";
+      UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd) return sys_error("open " + path);
+      fds.push_back(std::move(fd));
+    }
+    return fds;
   }
 
   // Every directory is attempted; the first failure is reported. After a
@@ -118,12 +137,7 @@ class V2Manager final : public BaseManager {
  public:
   using BaseManager::BaseManager;
 
-  Result<UniqueFd> open_v2_leaf() override {
-    std::string path = leaf().path();
-    int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return sys_error("open " + path);
-    return UniqueFd(fd);
-  }
+  Result<UniqueFd> open_v2_leaf() override { return open_leaf(leaf()); }
 
   Status apply_devices(const std::vector<spec::DeviceRule>& rules,
                        const std::vector<spec::Device>& devices) override {
@@ -141,7 +155,10 @@ class V1Manager : public BaseManager {
  public:
   using BaseManager::BaseManager;
 
-  Result<UniqueFd> open_v2_leaf() override { return UniqueFd(); }
+  Result<UniqueFd> open_v2_leaf() override {
+    const CgroupDir* v2 = find_v2();  // hybrid: the cgroup2 mount's leaf
+    return v2 != nullptr ? open_leaf(*v2) : Result<UniqueFd>(UniqueFd());
+  }
 
   Status apply_devices(const std::vector<spec::DeviceRule>& rules,
                        const std::vector<spec::Device>& devices) override {

@@ -259,6 +259,8 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   NSBOX_TRY(cg->apply_devices(lx.resources ? lx.resources->devices : kNoRules, lx.devices));
   auto leaf = cg->open_v2_leaf();
   if (!leaf) return std::move(leaf).error();
+  auto v1_tasks = cg->open_v1_tasks();
+  if (!v1_tasks) return std::move(v1_tasks).error();
   auto listen_fd = start_socket(dir, true);
   if (!listen_fd) return std::move(listen_fd).error();
 
@@ -275,13 +277,13 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   ctx.caps = p.caps;
   ctx.start_listen_fd = listen_fd->get();
   ctx.close_in_child = dir.fd();
+  for (const auto& fd : *v1_tasks) ctx.v1_tasks_fds.push_back(fd.get());
   ctx.orig_sigmask = opt.sigmask != nullptr ? opt.sigmask : &orig;
 
   process::SpawnCallbacks cb;
   cb.on_pid = [&](pid_t pid) -> Status {
     rec.pid = pid;
     rec.start_time = proc_start_time(pid);
-    if (!leaf->valid()) NSBOX_TRY(cg->add_process(pid));
     if (p.cfg.process->oom_score_adj) {
       NSBOX_TRY(security::set_oom_score_adj(pid, *p.cfg.process->oom_score_adj));
     }

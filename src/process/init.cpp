@@ -69,8 +69,8 @@ Status enter_namespaces_staged(InitContext& ctx, int time_offsets_fd) {
     NSBOX_TRY(step(*ctx.chan, Msg::kNeedIdMaps));
   }
   if (p.new_user || !p.joins.empty()) NSBOX_TRY(become_root_in_userns());
-  if (p.unshare_flags != 0 && ::unshare(p.unshare_flags) < 0)
-    return sys_error("unshare namespaces");
+  int flags = p.unshare_flags | (ctx.unshare_cgroup_ns ? CLONE_NEWCGROUP : 0);
+  if (flags != 0 && ::unshare(flags) < 0) return sys_error("unshare namespaces");
   // The offsets fd names this process: write them before the fork.
   if (p.new_time) NSBOX_TRY(ns::unshare_time_ns(*ctx.cfg->linux_, time_offsets_fd));
   if (!p.new_pid) return p.new_time ? ns::enter_time_ns_for_children() : Status{};
@@ -104,11 +104,7 @@ Status enter_namespaces(InitContext& ctx) {
   }
   // Staged mode: the parent learns our pid from the credentials.
   NSBOX_TRY(ctx.chan->send(Msg::kHello, {}, p.staged));
-  NSBOX_TRY(ctx.chan->expect(Msg::kContinue));
-  if (ctx.unshare_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) {
-    return sys_error("unshare cgroup namespace");
-  }
-  return {};
+  return ctx.chan->expect(Msg::kContinue);
 }
 
 // Hooks in the container namespace see the pid as the container sees it.
@@ -244,6 +240,22 @@ Result<std::string> find_executable(const std::string& arg0, const std::vector<s
   return make_error("exec: \"" + arg0 + "\": executable file not found in $PATH", ENOENT);
 }
 
+// Join the v1 cgroups (see InitContext::v1_tasks_fds), then create the
+// cgroup namespace if one is new. In staged mode the intermediate does this
+// and the init inherits both.
+Status join_cgroups(InitContext& ctx) {
+  for (int fd : ctx.v1_tasks_fds) {
+    if (::write(fd, "0", 1) < 0) return sys_error("join cgroup");
+    ::close(fd);
+  }
+  ctx.v1_tasks_fds.clear();
+  // Staged mode unshares it with the others, owned by the new user namespace.
+  if (ctx.unshare_cgroup_ns && !ctx.plan->staged && ::unshare(CLONE_NEWCGROUP) < 0) {
+    return sys_error("unshare cgroup namespace");
+  }
+  return {};
+}
+
 void container_init(InitContext& ctx) {
   // No host fd but ours reaches the container: mark everything above stdio
   // close-on-exec (the sync channel and start socket already are).
@@ -253,6 +265,7 @@ void container_init(InitContext& ctx) {
   reset_signals(ctx.orig_sigmask);
   Channel& chan = *ctx.chan;
   std::string exe;
+  if (auto r = join_cgroups(ctx); !r) fail(chan, r.error());
   if (auto r = setup(ctx, &exe); !r) fail(chan, r.error());
   handle_termination_signals();
   if (auto r = chan.send(Msg::kCreated); !r) ::_exit(1);

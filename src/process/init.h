@@ -27,9 +27,11 @@ struct InitContext {
   Channel* chan = nullptr;   // child end
   int start_listen_fd = -1;  // accept()s the `start` request
   const sigset_t* orig_sigmask = nullptr;
-  // Set by spawn: the init unshares its new cgroup namespace once the parent
-  // has placed it in its cgroups (the reply to kHello), so that the
-  // namespace is rooted there.
+  // v1 `tasks` files: the init (the intermediate in staged mode) places
+  // itself first thing by writing "0" to each; the cgroup2 leaf is entered
+  // with CLONE_INTO_CGROUP. A new cgroup namespace is unshared after that
+  // (set by spawn), so that it is rooted there.
+  std::vector<int> v1_tasks_fds;
   bool unshare_cgroup_ns = false;
   int close_in_child = -1;  // the locked state directory: the lock must not outlive create
 };

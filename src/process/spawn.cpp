@@ -27,10 +27,11 @@ Result<pid_t> clone_init(InitContext& ctx, Channel& parent_end, Channel& child_e
   if (!own_pid_ns) return std::move(own_pid_ns).error();
   sys::CloneArgs args;
   args.flags = ctx.plan->clone_flags;
-  // A new cgroup namespace is rooted at the cgroup its creator is in: at
-  // clone time only with CLONE_INTO_CGROUP (direct mode); otherwise the init
-  // unshares it after the parent has placed it.
-  bool at_clone = cgroup_fd >= 0 && !ctx.plan->staged;
+  // A new cgroup namespace is rooted at the cgroups its creator is in: at
+  // clone time only when CLONE_INTO_CGROUP places the init completely
+  // (direct mode, no v1 hierarchy); otherwise the init unshares it after it
+  // has joined its v1 cgroups.
+  bool at_clone = cgroup_fd >= 0 && !ctx.plan->staged && ctx.v1_tasks_fds.empty();
   if (ctx.plan->new_cgroup && at_clone) args.flags |= CLONE_NEWCGROUP;
   ctx.unshare_cgroup_ns = ctx.plan->new_cgroup && !at_clone;
   args.exit_signal = SIGCHLD;
@@ -66,15 +67,8 @@ struct Loop {
       case Msg::kHello:
         init = p.sender_pid != 0 ? p.sender_pid : child;
         if (init != child) reap_intermediate();
-        // Placing the init in v1 cgroups waits for an RCU grace period: let
-        // the init go on with its mounts meanwhile, unless it must wait to
-        // unshare its cgroup namespace. Hooks (kNamespacesReady) come after.
-        if (ctx.unshare_cgroup_ns) {
-          if (cb.on_pid) NSBOX_TRY(cb.on_pid(init));
-          return chan.send(Msg::kContinue);
-        }
-        NSBOX_TRY(chan.send(Msg::kContinue));
-        return cb.on_pid ? cb.on_pid(init) : Status{};
+        if (cb.on_pid) NSBOX_TRY(cb.on_pid(init));
+        return chan.send(Msg::kContinue);
       case Msg::kNamespacesReady:
         if (cb.on_namespaces_ready) NSBOX_TRY(cb.on_namespaces_ready(init));
         return chan.send(Msg::kContinue);

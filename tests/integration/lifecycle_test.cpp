@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sstream>
 #include <thread>
 
 #include "harness.h"
@@ -207,4 +208,29 @@ TEST(Lifecycle, UnknownPropertiesIgnoredAndLoggedAtDebug) {
   // Without --debug nothing is said.
   id = sb.new_id();
   EXPECT_EQ(sb.nsbox({"run", "-b", sb.bundle(cfg, "b2"), id}).err, "");
+}
+
+// The init is in the container's cgroup in every hierarchy before the user's
+// program runs; with a cgroup namespace that cgroup is the namespace's root.
+TEST(Lifecycle, ProcessIsInItsCgroupEverywhere) {
+  Sandbox sb;
+  std::string id = sb.new_id("cg");
+  std::string b = sb.bundle(Sandbox::default_config({"cat", "/proc/self/cgroup"}));
+  auto o = sb.nsbox({"run", "-b", b, id});
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::istringstream lines(o.out);
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    EXPECT_NE(line.find(":/nsbox/" + id), std::string::npos) << line;
+  }
+  EXPECT_GT(n, 0);
+  auto cfg = Sandbox::default_config({"cat", "/proc/self/cgroup"});
+  cfg["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+  o = sb.run(cfg);
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::istringstream ns_lines(o.out);
+  for (std::string line; std::getline(ns_lines, line);) {
+    EXPECT_EQ(line.substr(line.rfind(':')), ":/") << line;
+  }
+  EXPECT_EQ(sb.leftovers(), "");
 }

@@ -445,7 +445,13 @@ TEST(CgroupManager, OpenV2Leaf) {
   ASSERT_TRUE(g->create().ok());
   auto fd = g->open_v2_leaf();
   ASSERT_TRUE(fd.ok()) << fd.error().msg;
-  EXPECT_EQ(fd->valid(), layout.mode == Mode::kV2);
+  // Pure v2 and hybrid (the cgroup2 mount) have a leaf to clone into.
+  EXPECT_EQ(fd->valid(), layout.mode != Mode::kV1);
+  auto tasks = g->open_v1_tasks();
+  ASSERT_TRUE(tasks.ok()) << tasks.error().msg;
+  size_t v1 = 0;
+  for (const auto& h : layout.hierarchies) v1 += h.v2 ? 0 : 1;
+  EXPECT_EQ(tasks->size(), layout.mode == Mode::kV2 ? 0u : v1);
 }
 
 TEST(CgroupManager, CloneIntoV2Leaf) {
