@@ -12,22 +12,13 @@
 #include "harness.h"
 
 using nlohmann::json;
+using nsbox::it::contains;
 using nsbox::it::Sandbox;
+using nsbox::it::slurp;
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-bool contains(const std::string& s, const std::string& what) {
-  return s.find(what) != std::string::npos;
-}
 
 bool one_line(const std::string& s) {
   return !s.empty() && s.back() == '\n' && s.find('\n') == s.size() - 1;

@@ -21,6 +21,8 @@ namespace {
 
 std::atomic<int> g_counter{0};
 
+}  // namespace
+
 std::string slurp(const std::string& path) {
   std::ifstream f(path);
   std::stringstream ss;
@@ -28,7 +30,9 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-}  // namespace
+bool contains(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
 
 std::string nsbox_binary() { return NSBOX_BINARY; }
 std::string rootfs_path() { return std::string(NSBOX_BUNDLE) + "/rootfs"; }

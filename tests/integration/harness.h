@@ -52,6 +52,9 @@ class Sandbox {
 };
 
 std::string nsbox_binary();
+// Whole file ("" when unreadable); substring test.
+std::string slurp(const std::string& path);
+bool contains(const std::string& s, const std::string& what);
 std::string rootfs_path();
 // Inode of /proc/self/ns/<name> on the host.
 std::string host_ns(const std::string& name);

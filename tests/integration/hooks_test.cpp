@@ -16,22 +16,13 @@
 #include "harness.h"
 
 using nlohmann::json;
+using nsbox::it::contains;
 using nsbox::it::Sandbox;
+using nsbox::it::slurp;
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-bool contains(const std::string& s, const std::string& what) {
-  return s.find(what) != std::string::npos;
-}
 
 // An executable /bin/sh script in the sandbox directory.
 std::string script(Sandbox& sb, const std::string& name, const std::string& body) {

@@ -203,7 +203,8 @@ TEST(Lifecycle, UnknownPropertiesIgnoredAndLoggedAtDebug) {
   auto o = sb.nsbox({"--debug", "run", "-b", sb.bundle(cfg), id});
   EXPECT_EQ(o.status, 0) << o.err;
   for (const char* p : {"bogusTop", "process.bogusProcess", "linux.bogusLinux"}) {
-    EXPECT_NE(o.err.find(std::string("ignoring unknown property ") + p), std::string::npos) << o.err;
+    EXPECT_NE(o.err.find(std::string("ignoring unknown property ") + p), std::string::npos)
+        << o.err;
   }
   // Without --debug nothing is said.
   id = sb.new_id();

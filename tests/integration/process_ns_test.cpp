@@ -19,9 +19,11 @@
 #include "harness.h"
 
 using nlohmann::json;
+using nsbox::it::contains;
 using nsbox::it::host_ns;
 using nsbox::it::Output;
 using nsbox::it::Sandbox;
+using nsbox::it::slurp;
 
 namespace {
 
@@ -31,13 +33,6 @@ const std::map<std::string, std::string> kNsProcName = {
     {"pid", "pid"},       {"user", "user"}, {"uts", "uts"},   {"time", "time"}};
 
 json sh(const std::string& script) { return Sandbox::default_config({"sh", "-c", script}); }
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();

@@ -16,9 +16,11 @@
 #include "harness.h"
 
 using nlohmann::json;
+using nsbox::it::contains;
 using nsbox::it::Output;
 using nsbox::it::run_program;
 using nsbox::it::Sandbox;
+using nsbox::it::slurp;
 
 namespace fs = std::filesystem;
 
@@ -41,13 +43,6 @@ std::string copy_rootfs(Sandbox& sb, const std::string& name = "rootfs") {
   return dst;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // The last (topmost) line of a mountinfo text whose mount point is `mp`.
 std::string mountinfo_line(const std::string& mountinfo, const std::string& mp) {
   std::string found;
@@ -67,10 +62,6 @@ std::string mount_opts(const std::string& line) {
   std::string f;
   for (int i = 0; i < 6; ++i) fields >> f;
   return "," + f + ",";
-}
-
-bool contains(const std::string& s, const std::string& what) {
-  return s.find(what) != std::string::npos;
 }
 
 }  // namespace
