@@ -468,8 +468,11 @@ Result<int> run(const Runtime& rt, const CreateOptions& opt, bool detach) {
     (void)remove(rt, opt.id, true);
     return std::move(s).error();
   }
+  log::debug("run: started, waiting");
   int status = wait_forwarding(*pid, sigfd.get());
+  log::debug("run: container exited, deleting");
   if (auto d = remove(rt, opt.id, true); !d) log::warn(d.error().msg);
+  log::debug("run: deleted");
   ::sigprocmask(SIG_SETMASK, &orig, nullptr);
   return status;
 }
