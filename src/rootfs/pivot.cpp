@@ -15,11 +15,20 @@
 namespace nsbox::rootfs::detail {
 namespace {
 
-Error pivot_error(int oldroot, int err) {
-  struct statfs sf {};
-  bool ramfs =
-      ::fstatfs(oldroot, &sf) == 0 && (sf.f_type == RAMFS_MAGIC || sf.f_type == TMPFS_MAGIC);
-  if (err == EINVAL && ramfs) {
+// The initramfs is the "rootfs" mount at the top of the mount tree; it
+// cannot be pivoted away from (a tmpfs root after switch_root can).
+bool root_is_initramfs() {
+  auto mounts = read_mountinfo();
+  if (!mounts) return false;
+  std::string fstype;
+  for (const auto& mi : *mounts) {
+    if (mi.mountpoint == "/") fstype = mi.fstype;  // the last one is on top
+  }
+  return fstype == "rootfs";
+}
+
+Error pivot_error(int err) {
+  if (err == EINVAL && root_is_initramfs()) {
     return sys_error(
         "pivot_root (the current root is an initramfs, which cannot be "
         "pivoted: use --no-pivot)",
@@ -56,7 +65,7 @@ Status hide_host_proc_sys(const std::string& rootfs) {
 Status pivot_to_cwd() {
   UniqueFd oldroot(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!oldroot) return sys_error("open \"/\"");
-  if (sys::pivot_root(".", ".") < 0) return pivot_error(oldroot.get(), errno);
+  if (sys::pivot_root(".", ".") < 0) return pivot_error(errno);
   // The old root is now stacked on "."; detach it without propagating.
   if (::fchdir(oldroot.get()) < 0) return sys_error("fchdir to old root");
   if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {

@@ -95,9 +95,14 @@ ojson linux_json(bool rootless, bool cgroup_ns) {
 
 }  // namespace
 
+// runc 1.1's version string: the config uses nothing newer, and older
+// runtimes (crun 1.8 refuses "1.3.0") run it unchanged, which the benchmark
+// relies on. nsbox itself accepts every 1.x.
+constexpr const char* kDefaultSpecVersion = "1.0.2-dev";
+
 std::string default_spec_json(bool rootless, bool cgroup_ns) {
   ojson spec = {
-      {"ociVersion", "1.3.0"},
+      {"ociVersion", kDefaultSpecVersion},
       {"process", process_json()},
       {"root", {{"path", "rootfs"}, {"readonly", true}}},
       {"hostname", "nsbox"},

@@ -76,7 +76,7 @@ TEST(SpecParse, DefaultSpecRoundTrip) {
   auto r = parse_config(default_spec_json(false, true));
   ASSERT_TRUE(r.ok()) << r.error().msg;
   const Config& c = *r;
-  EXPECT_EQ(c.oci_version, "1.3.0");
+  EXPECT_EQ(c.oci_version, "1.0.2-dev");
   EXPECT_EQ(c.root.path, "rootfs");
   EXPECT_TRUE(c.root.readonly);
   EXPECT_TRUE(c.has_hostname);
@@ -135,7 +135,8 @@ TEST(SpecParse, RootlessDefaultSpecRoundTrip) {
 TEST(SpecDefault, PrettyPrintedLikeRuncSpec) {
   std::string s = default_spec_json(false, false);
   EXPECT_EQ(
-      s.rfind("{\n  \"ociVersion\": \"1.3.0\",\n  \"process\": {\n    \"terminal\": false,", 0), 0u)
+      s.rfind("{\n  \"ociVersion\": \"1.0.2-dev\",\n  \"process\": {\n    \"terminal\": false,", 0),
+      0u)
       << s;
   EXPECT_NE(s.find("\"hostname\": \"nsbox\""), std::string::npos);
   EXPECT_EQ(s.find("cgroup\"\n"), std::string::npos);  // no cgroup namespace

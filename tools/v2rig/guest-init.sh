@@ -1,4 +1,5 @@
-#!/bin/sh
+#!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the v2rig guest (busybox sh). Stage 1 runs on the initramfs,
 # copies it into a tmpfs and switch_roots (pivot_root fails on an initramfs);
 # stage 2 sets up a pure cgroup v2 host, runs /v2rig/job and prints
@@ -16,7 +17,7 @@ stage1() {
     case "$e" in /newroot | /dev) ;; *) cp -a "$e" /newroot/ ;; esac
   done
   mkdir -p /newroot/dev
-  umount /dev
+  mount --move /dev /newroot/dev
   touch /newroot/.v2rig-stage2
   exec switch_root /newroot /init
 }
@@ -39,7 +40,9 @@ mount_all() {
 }
 
 enable_controllers() {
-  for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
+  local c
+  read -r controllers </sys/fs/cgroup/cgroup.controllers
+  for c in $controllers; do
     echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || echo "v2rig: cannot enable $c"
   done
   echo "v2rig: cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
