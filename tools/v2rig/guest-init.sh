@@ -31,8 +31,10 @@ mount_all() {
   mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
   mount -t tmpfs tmpfs /dev/shm
   mount -t mqueue mqueue /dev/mqueue
-  mount -t tmpfs -o mode=1777 tmpfs /tmp
-  mount -t tmpfs -o mode=0755 tmpfs /run
+  # The root is already a tmpfs: no mounts over /tmp or /run, which would
+  # hide the build tree when it lives there (CI clones under /tmp).
+  chmod 1777 /tmp
+  chmod 0755 /run
   mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
   mount --make-rshared /
   hostname v2rig
