@@ -64,6 +64,10 @@ class Manager {
                                const std::vector<spec::Device>& devices) = 0;
   // Pids in the container's cgroup and its descendants, sorted, no duplicates.
   virtual Result<std::vector<pid_t>> pids() = 0;
+  // Freeze or thaw every process (v1 freezer.state, else v2 cgroup.freeze),
+  // returning once the kernel reports the new state (bounded wait).
+  virtual Status set_frozen(bool frozen) = 0;
+  virtual Result<bool> frozen() = 0;
   // Remove the cgroup (descendants first) in every hierarchy, retrying EBUSY
   // for ~1 s; then the now-empty parents nsbox owns. Missing dirs are fine.
   virtual Status destroy() = 0;

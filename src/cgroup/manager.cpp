@@ -5,6 +5,7 @@
 // freezer and stats will be added as further virtuals implemented per class on
 // top of CgroupDir.
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "cgroup/devices.h"
 #include "cgroup/dir.h"
 #include "cgroup/paths.h"
+#include "common/util.h"
 
 namespace nsbox::cgroup {
 namespace {
@@ -106,6 +108,40 @@ class BaseManager : public Manager {
     return nullptr;
   }
 
+ public:
+  Status set_frozen(bool frozen) override {
+    const CgroupDir* v1 = find_v1("freezer");
+    const CgroupDir* v2 = v1 == nullptr ? find_v2() : nullptr;
+    if (v1 == nullptr && v2 == nullptr) return make_error("freeze: no freezer on this host");
+    if (v1 != nullptr) {
+      NSBOX_TRY_CTX(v1->write_file("freezer.state", frozen ? "FROZEN" : "THAWED"), "freeze");
+    } else {
+      NSBOX_TRY_CTX(v2->write_file("cgroup.freeze", frozen ? "1" : "0"), "freeze");
+    }
+    // FREEZING (v1) / "frozen 0" (v2) are transitional: wait up to ~1 s.
+    for (int i = 0; i < 200; ++i) {
+      auto now = this->frozen();
+      if (!now) return std::move(now).error();
+      if (*now == frozen) return {};
+      ::usleep(5000);
+    }
+    return make_error(frozen ? "freeze: timed out" : "thaw: timed out");
+  }
+
+  Result<bool> frozen() override {
+    if (const CgroupDir* v1 = find_v1("freezer")) {
+      auto st = v1->read_file("freezer.state");
+      if (!st) return std::move(st).error();
+      return trim(*st) == "FROZEN";
+    }
+    const CgroupDir* v2 = find_v2();
+    if (v2 == nullptr) return false;
+    auto ev = v2->read_file("cgroup.events");
+    if (!ev) return std::move(ev).error();
+    return ev->find("frozen 1") != std::string::npos;
+  }
+
+ protected:
   // The eBPF device filter on the cgroup2 directory dir.
   static Status attach_devices_v2(const CgroupDir& dir, const std::vector<spec::DeviceRule>& rules,
                                   const std::vector<spec::Device>& devices) {

@@ -12,6 +12,8 @@ Command state_command();
 Command kill_command();
 Command delete_command();
 Command list_command();
+Command pause_command();   // pause.cpp
+Command resume_command();  // pause.cpp
 
 // Flags shared by create and run.
 std::vector<Flag> create_flags();

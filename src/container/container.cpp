@@ -49,13 +49,27 @@ bool alive_with_start_time(pid_t pid, unsigned long long start_time) {
   return proc_start_time(pid) == start_time;
 }
 
+std::unique_ptr<cgroup::Manager> manager_of(const Record& r) {
+  if (r.cgroup.empty()) return nullptr;
+  auto cg = cgroup::restore_manager(r.cgroup);
+  return cg ? std::move(*cg) : nullptr;
+}
+
+bool is_frozen(const Record& r) {
+  auto cg = manager_of(r);
+  if (!cg) return false;
+  auto f = cg->frozen();
+  return f && *f;
+}
+
 // Recomputed from /proc every time: an init that died, or whose pid was
 // recycled, while no nsbox ran is `stopped`.
 std::string compute_status(const ContainerDir& dir, const Record& r) {
   if (r.status == "creating")
     return alive_with_start_time(r.pid, r.start_time) ? "creating" : "stopped";
   if (!alive_with_start_time(r.pid, r.start_time)) return "stopped";
-  return dir.has_start_socket() ? "created" : "running";
+  if (dir.has_start_socket()) return "created";
+  return is_frozen(r) ? "paused" : "running";
 }
 
 State to_state(const Record& r, const std::string& status) {
@@ -200,8 +214,10 @@ Status signal_all(const Record& r, int sig) {
   return {};
 }
 
-// Kill everything and wait for the init to be gone.
+// Kill everything and wait for the init to be gone. A frozen container is
+// thawed first: its processes would not act on SIGKILL before that.
 void kill_everything(const Record& r) {
+  if (auto cg = manager_of(r); cg && is_frozen(r)) (void)cg->set_frozen(false);
   (void)signal_all(r, SIGKILL);
   if (alive_with_start_time(r.pid, r.start_time)) process::kill_and_wait(r.pid);
 }
@@ -369,7 +385,7 @@ Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
   auto rec = dir->load();
   if (!rec) return std::move(rec).error();
   std::string status = compute_status(*dir, *rec);
-  if (status != "created" && status != "running") {
+  if (status != "created" && status != "running" && status != "paused") {
     if (all) return {};
     return make_error("container not running");
   }
@@ -391,11 +407,28 @@ Status remove(const Runtime& rt, const std::string& id, bool force) {
   auto rec = dir->load();
   if (!rec) return std::move(rec).error();
   std::string status = compute_status(*dir, *rec);
-  if (status == "running" && !force) {
-    return make_error("cannot delete container " + id +
-                      " that is not stopped: running (use --force)");
+  if ((status == "running" || status == "paused") && !force) {
+    return make_error("cannot delete container " + id + " that is not stopped: " + status +
+                      " (use --force)");
   }
   return destroy(*dir, *rec);
+}
+
+Status set_paused(const Runtime& rt, const std::string& id, bool paused) {
+  Store store(rt.root);
+  auto dir = store.open(id);
+  if (!dir) return std::move(dir).error();
+  auto rec = dir->load();
+  if (!rec) return std::move(rec).error();
+  std::string status = compute_status(*dir, *rec);
+  const char* want = paused ? "running" : "paused";
+  if (status != want) {
+    return make_error(std::string("container ") + (paused ? "not running" : "not paused") + " (" +
+                      status + ")");
+  }
+  auto cg = manager_of(*rec);
+  if (!cg) return make_error("container has no cgroup to freeze");
+  return cg->set_frozen(paused);
 }
 
 Result<std::vector<State>> list(const Runtime& rt) {

@@ -36,6 +36,9 @@ Status start(const Runtime& rt, const std::string& id);
 Result<State> state(const Runtime& rt, const std::string& id);
 Status kill(const Runtime& rt, const std::string& id, int sig, bool all);
 Status remove(const Runtime& rt, const std::string& id, bool force);  // `delete`
+// `pause` (paused = true) freezes a running container; `resume` thaws a
+// paused one. `state` then reports "paused".
+Status set_paused(const Runtime& rt, const std::string& id, bool paused);
 Result<std::vector<State>> list(const Runtime& rt);
 // create + start + wait + delete. Returns the exit status for the shell
 // (128+signal when killed). With detach: create + start, returns 0.
