@@ -328,6 +328,22 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   return spawned->pid;
 }
 
+// An existing container, locked, with its record and recomputed status.
+struct Opened {
+  ContainerDir dir;
+  Record rec;
+  std::string status;
+};
+
+Result<Opened> open_container(const Runtime& rt, const std::string& id, bool exclusive) {
+  auto dir = Store(rt.root).open(id, exclusive);
+  if (!dir) return std::move(dir).error();
+  auto rec = dir->load();
+  if (!rec) return std::move(rec).error();
+  std::string status = compute_status(*dir, *rec);
+  return Opened{std::move(*dir), std::move(*rec), std::move(status)};
+}
+
 }  // namespace
 
 Result<pid_t> create(const Runtime& rt, const CreateOptions& opt) {
@@ -341,56 +357,47 @@ Result<pid_t> create(const Runtime& rt, const CreateOptions& opt) {
 }
 
 Status start(const Runtime& rt, const std::string& id) {
-  Store store(rt.root);
-  auto dir = store.open(id);
-  if (!dir) return std::move(dir).error();
-  auto rec = dir->load();
-  if (!rec) return std::move(rec).error();
-  std::string status = compute_status(*dir, *rec);
+  auto c = open_container(rt, id, true);
+  if (!c) return std::move(c).error();
+  auto& [dir, rec, status] = *c;
   if (status != "created") {
     return make_error("cannot start a container that is " + status + " (only a created one)");
   }
-  auto conn = start_socket(*dir, false);
+  auto conn = start_socket(dir, false);
   if (!conn) return std::move(conn).error();
-  dir->remove_start_socket();
+  dir.remove_start_socket();
   NSBOX_TRY(write_all(conn->get(), "start"));
   auto reply = read_all(conn->get());
   if (!reply) return std::move(reply).error();
   if (!reply->empty()) return make_error(*reply);
   // No record write: the status is recomputed (start.sock gone = running).
-  if (!rec->has_late_hooks) return {};
-  auto cfg_text = dir->load_config();
+  if (!rec.has_late_hooks) return {};
+  auto cfg_text = dir.load_config();
   if (!cfg_text) return std::move(cfg_text).error();
   auto cfg = spec::parse_config(*cfg_text);
   if (!cfg) return std::move(cfg).error();
-  auto r = run_hooks(hooks_of(*cfg, &spec::Hooks::poststart), hook_state_json(*rec, "running"),
+  auto r = run_hooks(hooks_of(*cfg, &spec::Hooks::poststart), hook_state_json(rec, "running"),
                      "poststart");
-  if (!r) kill_everything(*rec);
+  if (!r) kill_everything(rec);
   return r;
 }
 
 Result<State> state(const Runtime& rt, const std::string& id) {
-  Store store(rt.root);
-  auto dir = store.open(id, false);
-  if (!dir) return std::move(dir).error();
-  auto rec = dir->load();
-  if (!rec) return std::move(rec).error();
-  return to_state(*rec, compute_status(*dir, *rec));
+  auto c = open_container(rt, id, false);
+  if (!c) return std::move(c).error();
+  return to_state(c->rec, c->status);
 }
 
 Status kill(const Runtime& rt, const std::string& id, int sig, bool all) {
-  Store store(rt.root);
-  auto dir = store.open(id, false);
-  if (!dir) return std::move(dir).error();
-  auto rec = dir->load();
-  if (!rec) return std::move(rec).error();
-  std::string status = compute_status(*dir, *rec);
+  auto c = open_container(rt, id, false);
+  if (!c) return std::move(c).error();
+  auto& [dir, rec, status] = *c;
   if (status != "created" && status != "running" && status != "paused") {
     if (all) return {};
     return make_error("container not running");
   }
-  if (all) return signal_all(*rec, sig);
-  return signal_pid(rec->pid, rec->start_time, sig);
+  if (all) return signal_all(rec, sig);
+  return signal_pid(rec.pid, rec.start_time, sig);
 }
 
 Status remove(const Runtime& rt, const std::string& id, bool force) {
@@ -415,18 +422,15 @@ Status remove(const Runtime& rt, const std::string& id, bool force) {
 }
 
 Status set_paused(const Runtime& rt, const std::string& id, bool paused) {
-  Store store(rt.root);
-  auto dir = store.open(id);
-  if (!dir) return std::move(dir).error();
-  auto rec = dir->load();
-  if (!rec) return std::move(rec).error();
-  std::string status = compute_status(*dir, *rec);
+  auto c = open_container(rt, id, true);
+  if (!c) return std::move(c).error();
+  auto& [dir, rec, status] = *c;
   const char* want = paused ? "running" : "paused";
   if (status != want) {
     return make_error(std::string("container ") + (paused ? "not running" : "not paused") + " (" +
                       status + ")");
   }
-  auto cg = manager_of(*rec);
+  auto cg = manager_of(rec);
   if (!cg) return make_error("container has no cgroup to freeze");
   return cg->set_frozen(paused);
 }

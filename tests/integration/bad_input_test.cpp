@@ -13,6 +13,7 @@
 
 using nlohmann::json;
 using nsbox::it::contains;
+using nsbox::it::pids_with;
 using nsbox::it::Sandbox;
 using nsbox::it::slurp;
 
@@ -22,23 +23,6 @@ namespace {
 
 bool one_line(const std::string& s) {
   return !s.empty() && s.back() == '\n' && s.find('\n') == s.size() - 1;
-}
-
-// Pids (other than ours) whose command line contains `needle`.
-std::vector<pid_t> pids_with(const std::string& needle) {
-  std::vector<pid_t> out;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    pid_t pid = std::stoi(name);
-    if (pid == getpid()) continue;
-    std::string cmd = slurp(e.path().string() + "/cmdline");
-    for (char& c : cmd) {
-      if (c == '\0') c = ' ';
-    }
-    if (contains(cmd, needle)) out.push_back(pid);
-  }
-  return out;
 }
 
 json& ns_entry(json& cfg, const std::string& type) {

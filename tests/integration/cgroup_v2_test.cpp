@@ -74,8 +74,8 @@ TEST(CgroupV2, PureV2HostHasOnlyTheUnifiedCgroup) {
   if (!pure_v2_host()) GTEST_SKIP() << "/sys/fs/cgroup is not a cgroup2 mount";
   Sandbox sb;
   std::string id = sb.new_id("v2");
-  auto o = sb.nsbox({"run", "-b", sb.bundle(Sandbox::default_config({"cat", "/proc/self/cgroup"})),
-                     id});
+  auto o =
+      sb.nsbox({"run", "-b", sb.bundle(Sandbox::default_config({"cat", "/proc/self/cgroup"})), id});
   ASSERT_EQ(o.status, 0) << o.err;
   EXPECT_EQ(o.out, "0::/nsbox/" + id + "\n");
   EXPECT_EQ(sb.leftovers(), "");

@@ -34,6 +34,23 @@ bool contains(const std::string& s, const std::string& what) {
   return s.find(what) != std::string::npos;
 }
 
+// Pids (other than ours) whose command line contains `needle`.
+std::vector<pid_t> pids_with(const std::string& needle) {
+  std::vector<pid_t> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = std::stoi(name);
+    if (pid == getpid()) continue;
+    std::string cmd = slurp(e.path().string() + "/cmdline");
+    for (char& c : cmd) {
+      if (c == '\0') c = ' ';
+    }
+    if (contains(cmd, needle)) out.push_back(pid);
+  }
+  return out;
+}
+
 std::string nsbox_binary() { return NSBOX_BINARY; }
 std::string rootfs_path() { return std::string(NSBOX_BUNDLE) + "/rootfs"; }
 

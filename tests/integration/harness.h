@@ -55,6 +55,8 @@ std::string nsbox_binary();
 // Whole file ("" when unreadable); substring test.
 std::string slurp(const std::string& path);
 bool contains(const std::string& s, const std::string& what);
+// Pids (other than ours) whose command line contains `needle`.
+std::vector<pid_t> pids_with(const std::string& needle);
 std::string rootfs_path();
 // Inode of /proc/self/ns/<name> on the host.
 std::string host_ns(const std::string& name);

@@ -17,6 +17,7 @@
 
 using nlohmann::json;
 using nsbox::it::contains;
+using nsbox::it::pids_with;
 using nsbox::it::Sandbox;
 using nsbox::it::slurp;
 
@@ -38,23 +39,6 @@ json hook(const std::string& path, const std::vector<std::string>& args = {},
   if (!args.empty()) h["args"] = args;
   if (!env.empty()) h["env"] = env;
   return h;
-}
-
-// Pids (other than ours) whose command line contains `needle`.
-std::vector<pid_t> pids_with(const std::string& needle) {
-  std::vector<pid_t> out;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    pid_t pid = std::stoi(name);
-    if (pid == getpid()) continue;
-    std::string cmd = slurp(e.path().string() + "/cmdline");
-    for (char& c : cmd) {
-      if (c == '\0') c = ' ';
-    }
-    if (contains(cmd, needle)) out.push_back(pid);
-  }
-  return out;
 }
 
 std::string status_of(Sandbox& sb, const std::string& id) {
