@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/fd.h"
+#include "cgroup/stats.h"
 #include "common/result.h"
 #include "spec/config.h"
 
@@ -62,6 +63,17 @@ class Manager {
   // empty rules list restricts nothing (no-op on every layout).
   virtual Status apply_devices(const std::vector<spec::DeviceRule>& rules,
                                const std::vector<spec::Device>& devices) = 0;
+  // linux.resources other than devices: each controller is written through
+  // its v1 hierarchy when it is mounted there, else through the cgroup2 leaf
+  // (controllers enabled in the parents' cgroup.subtree_control on demand),
+  // with v1 values converted for v2. Only the fields that are set are
+  // written, so `update` passes just what changes. A controller or control
+  // file the host lacks is an error naming the field, never skipped.
+  virtual Status apply_resources(const spec::Resources& r) = 0;
+  // Current usage, limits and failure counts (see stats.h).
+  virtual Result<Stats> stats() = 0;
+  // OOM notifications for the container's memory cgroup.
+  virtual Result<OomWatch> watch_oom() = 0;
   // Pids in the container's cgroup and its descendants, sorted, no duplicates.
   virtual Result<std::vector<pid_t>> pids() = 0;
   // Freeze or thaw every process (v1 freezer.state, else v2 cgroup.freeze),

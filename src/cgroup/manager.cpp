@@ -1,9 +1,9 @@
 // Manager implementations: V2Manager (pure cgroup2), V1Manager (one directory
 // per v1 hierarchy, name=systemd included) and HybridManager (V1Manager plus
 // the leaf on the cgroup2 mount). Device rules: the v1 devices controller,
-// else an eBPF filter on the cgroup2 leaf (device_filter.h). Resource limits,
-// freezer and stats will be added as further virtuals implemented per class on
-// top of CgroupDir.
+// else an eBPF filter on the cgroup2 leaf (device_filter.h). Pids,
+// freezer; resource limits and stats go through controllers.h, which routes
+// each controller to the hierarchy that holds it.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/controllers.h"
 #include "cgroup/device_filter.h"
 #include "cgroup/devices.h"
 #include "cgroup/dir.h"
@@ -87,6 +88,14 @@ class BaseManager : public Manager {
     }
     return first;
   }
+
+  Status apply_resources(const spec::Resources& r) override {
+    return cgroup::apply_resources(dirs_, r);
+  }
+
+  Result<Stats> stats() override { return read_stats(dirs_); }
+
+  Result<OomWatch> watch_oom() override { return cgroup::watch_oom(dirs_); }
 
   std::string serialize() const override {
     nlohmann::json dirs = nlohmann::json::array();

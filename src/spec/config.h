@@ -113,11 +113,72 @@ struct TimeOffset {
   uint32_t nanosecs = 0;
 };
 
-// The part of linux.resources nsbox applies today: device rules. Any other
-// resource is rejected at parse time as "not supported yet" (issue 5).
+// linux.resources. Unset optionals leave the cgroup's current value alone
+// (that is also what `update` relies on). Applied by cgroup::Manager.
+struct MemoryResources {
+  std::optional<int64_t> limit, reservation, swap;  // bytes, -1 = unlimited
+  std::optional<int64_t> kernel, kernel_tcp;        // ignored with a warning, as runc does
+  std::optional<uint64_t> swappiness;               // 0..100
+  std::optional<bool> disable_oom_killer, use_hierarchy, check_before_update;
+};
+
+struct CpuResources {
+  std::optional<uint64_t> shares, period, burst, realtime_period;
+  std::optional<int64_t> quota, realtime_runtime, idle;
+  std::optional<std::string> cpus, mems;
+};
+
+struct BlockIoWeightDevice {
+  int64_t major = 0, minor = 0;
+  std::optional<uint16_t> weight, leaf_weight;  // at least one is set
+};
+
+struct BlockIoThrottleDevice {
+  int64_t major = 0, minor = 0;
+  uint64_t rate = 0;
+};
+
+struct BlockIoResources {
+  std::optional<uint16_t> weight, leaf_weight;  // 10..1000 (v1 scale)
+  std::vector<BlockIoWeightDevice> weight_device;
+  std::vector<BlockIoThrottleDevice> throttle_read_bps, throttle_write_bps, throttle_read_iops,
+      throttle_write_iops;
+};
+
+struct HugepageLimit {
+  std::string page_size;  // "2MB", as in the kernel's hugetlb.<size>.* files
+  uint64_t limit = 0;     // bytes
+};
+
+struct NetworkPriority {
+  std::string name;
+  uint32_t priority = 0;
+};
+
+struct NetworkResources {
+  std::optional<uint32_t> class_id;
+  std::vector<NetworkPriority> priorities;
+};
+
+struct RdmaLimit {
+  std::optional<uint32_t> hca_handles, hca_objects;  // at least one is set
+};
+
 struct Resources {
   std::vector<DeviceRule> devices;
+  std::optional<MemoryResources> memory;
+  std::optional<CpuResources> cpu;
+  std::optional<int64_t> pids_limit;  // pids.limit; -1 = unlimited, 0 is a real limit
+  std::optional<BlockIoResources> block_io;
+  std::vector<HugepageLimit> hugepage_limits;
+  std::optional<NetworkResources> network;
+  std::map<std::string, RdmaLimit> rdma;         // device name -> limits
+  std::map<std::string, std::string> unified;   // cgroup v2 file -> value
 };
+
+// linux.resources alone (the document `update --resources` reads). path
+// prefixes error messages ("linux.resources" in config.json).
+Result<Resources> parse_resources(const std::string& json_text, const std::string& path);
 
 struct Linux {
   std::vector<Namespace> namespaces;

@@ -10,8 +10,6 @@ namespace {
 // Set in the schema, but nsbox cannot apply them yet.
 constexpr const char* kUnsupportedLinuxFields[] = {"seccomp", "netDevices", "memoryPolicy",
                                                    "personality", "intelRdt"};
-constexpr const char* kUnsupportedResources[] = {"memory",         "cpu",     "pids", "blockIO",
-                                                 "hugepageLimits", "network", "rdma", "unified"};
 constexpr std::string_view kPropagations[] = {
     "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
 
@@ -85,12 +83,6 @@ Status decode(const json& v, const std::string& path, DeviceRule* out) {
   return {};
 }
 
-Status decode(const json& v, const std::string& path, Resources* out) {
-  NSBOX_TRY(expect_object(v, path));
-  for (const char* key : kUnsupportedResources) NSBOX_TRY(reject_if_set(v, key, path));
-  return get(v, "devices", path, &out->devices);
-}
-
 namespace {
 
 Status decode_namespaces(const json& v, const std::string& path, Linux* out) {
@@ -145,7 +137,7 @@ Status decode(const json& v, const std::string& path, Linux* out) {
   log_unknown_keys(
       v, path,
       {"namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices", "netDevices",
-       "cgroupsPath", "rootfsPropagation", "resources", "unified", "sysctl", "seccomp",
+       "cgroupsPath", "rootfsPropagation", "resources", "sysctl", "seccomp",
        "maskedPaths", "readonlyPaths", "mountLabel", "intelRdt", "personality", "memoryPolicy"});
   NSBOX_TRY(decode_namespaces(v, path, out));
   NSBOX_TRY(decode_time_offsets(v, path, out));
