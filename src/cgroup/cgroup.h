@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "common/fd.h"
 #include "cgroup/stats.h"
+#include "common/fd.h"
 #include "common/result.h"
 #include "spec/config.h"
 

@@ -141,6 +141,7 @@ Status CgroupDir::create() {
     if (st || !vanished(st.error().code)) break;
   }
   if (!st) return st;
+  if (h_.v2) enable_controllers();
   if (created_leaf_) return {};
   std::vector<pid_t> pids;
   NSBOX_TRY(collect_pids(&pids));
@@ -148,6 +149,25 @@ Status CgroupDir::create() {
     return make_error("cgroup " + path() + " already exists and has processes", EEXIST);
   }
   return {};
+}
+
+// As runc: every level above the leaf delegates each controller it has, so
+// that the leaf shows usage (memory.current, pids.current, ...) even without
+// limits. Best effort: a level holding processes refuses (EBUSY), and
+// apply_resources() enables what a limit needs with a clear error.
+void CgroupDir::enable_controllers() const {
+  std::string level = h_.mountpoint;
+  for (const auto& part : components(rel_)) {
+    auto available = nsbox::read_file(join_path(level, "cgroup.controllers"));
+    auto enabled = nsbox::read_file(join_path(level, "cgroup.subtree_control"));
+    if (!available || !enabled) return;
+    auto on = split(trim(*enabled), ' ');
+    for (const auto& c : split(trim(*available), ' ')) {
+      if (c.empty() || std::find(on.begin(), on.end(), c) != on.end()) continue;
+      (void)nsbox::write_file(join_path(level, "cgroup.subtree_control"), "+" + c);
+    }
+    level = join_path(level, part);
+  }
 }
 
 // A new v1 cpuset cgroup has empty cpus/mems: tasks cannot join it until

@@ -36,7 +36,8 @@ class CgroupDir {
   // before create() already names the parents create() will make.
   void claim_missing_levels();
   // mkdir -p (restarted when a concurrent destroy removes a parent), v1
-  // cpuset inheritance, refusal of a populated existing leaf.
+  // cpuset inheritance, v2 controllers delegated down to the leaf (best
+  // effort, as runc), refusal of a populated existing leaf.
   Status create();
   bool created_leaf() const { return created_leaf_; }
   Status add_process(pid_t pid) const;
@@ -50,6 +51,7 @@ class CgroupDir {
 
  private:
   Status make_levels();
+  void enable_controllers() const;
   Status init_level(const std::string& dir) const;
   Status inherit_cpuset_file(const std::string& dir, const std::string& name) const;
 

@@ -17,13 +17,14 @@ const Flag* find_flag(const std::vector<Flag>& flags, const std::string& name, b
 
 }  // namespace
 
-Result<Parsed> parse_flags(const std::vector<std::string>& args, const std::vector<Flag>& flags) {
+Result<Parsed> parse_flags(const std::vector<std::string>& args, const std::vector<Flag>& flags,
+                           size_t flags_until) {
   Parsed p;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--") {
-      p.positionals.insert(p.positionals.end(), args.begin() + static_cast<long>(i) + 1,
-                           args.end());
+    if (a == "--" || p.positionals.size() >= flags_until) {
+      size_t from = a == "--" ? i + 1 : i;
+      p.positionals.insert(p.positionals.end(), args.begin() + static_cast<long>(from), args.end());
       break;
     }
     if (a.size() < 2 || a[0] != '-') {

@@ -3,6 +3,7 @@
 // in any order, "--" ends the flags.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,7 +31,10 @@ struct Parsed {
   }
 };
 
-Result<Parsed> parse_flags(const std::vector<std::string>& args, const std::vector<Flag>& flags);
+// After flags_until positionals, the rest are positionals even when they
+// look like flags (`ps ID -ef` passes -ef on to ps).
+Result<Parsed> parse_flags(const std::vector<std::string>& args, const std::vector<Flag>& flags,
+                           size_t flags_until = SIZE_MAX);
 // A boolean flag given as --flag, --flag=true/false.
 Result<bool> flag_bool(const Parsed& p, const std::string& name);
 
@@ -46,6 +50,7 @@ struct Command {
   int (*run)(const Global& g, const Parsed& p);
   size_t min_args = 0;
   size_t max_args = 0;
+  size_t flags_until = SIZE_MAX;  // see parse_flags()
 };
 
 const std::vector<Command>& commands();

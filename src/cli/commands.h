@@ -14,6 +14,10 @@ Command delete_command();
 Command list_command();
 Command pause_command();   // pause.cpp
 Command resume_command();  // pause.cpp
+Command update_command();
+Command ps_command();
+Command events_command();
+Command stats_command();
 
 // Flags shared by create and run.
 std::vector<Flag> create_flags();

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     std::vector<Flag> flags = c.flags;
     flags.push_back({"help", "h", false, "show help"});
     std::vector<std::string> rest(args.begin() + static_cast<long>(verb_at) + 1, args.end());
-    auto p = nsbox::cli::parse_flags(rest, flags);
+    auto p = nsbox::cli::parse_flags(rest, flags, c.flags_until);
     if (!p) return nsbox::cli::fail(p.error());
     if (p->has("help")) {
       nsbox::cli::print_help(c);

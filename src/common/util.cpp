@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -195,6 +198,38 @@ bool parse_int64(std::string_view s, long long* out) {
   }
   if (!neg && v > 9223372036854775807ULL) return false;
   *out = neg ? static_cast<long long>(0 - v) : static_cast<long long>(v);
+  return true;
+}
+
+bool parse_bytes(std::string_view s, long long* out) {
+  if (s == "-1") {
+    *out = -1;
+    return true;
+  }
+  size_t end = 0;
+  while (end < s.size() && ((s[end] >= '0' && s[end] <= '9') || s[end] == '.')) ++end;
+  std::string number(s.substr(0, end));
+  if (number.empty() || number.front() == '.' || number.back() == '.' ||
+      std::count(number.begin(), number.end(), '.') > 1) {
+    return false;
+  }
+  std::string unit;
+  for (char c : s.substr(end)) {
+    if (c != ' ') unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  int shift = 0;
+  if (!unit.empty() && unit != "b") {
+    std::string_view rest = std::string_view(unit).substr(1);
+    if (rest != "" && rest != "b" && rest != "ib") return false;
+    static constexpr std::string_view kPrefixes = "kmgtp";
+    size_t at = kPrefixes.find(unit[0]);
+    if (at == std::string_view::npos) return false;
+    shift = 10 * static_cast<int>(at + 1);
+  }
+  long double value = std::strtold(number.c_str(), nullptr);
+  value *= static_cast<long double>(1ULL << shift);
+  if (value > 9.2e18L) return false;
+  *out = static_cast<long long>(value);
   return true;
 }
 

@@ -44,6 +44,9 @@ std::string quoted(std::string_view s);
 
 // Parse a decimal integer; false on junk or overflow.
 bool parse_int64(std::string_view s, long long* out);
+// A byte count as docker/runc read memory flags: "1024", "512k", "32m", "1.5g",
+// "2GiB", "64MB" (binary multiples, case-insensitive); "-1" is -1 (unlimited).
+bool parse_bytes(std::string_view s, long long* out);
 
 // Current time as RFC 3339 with nanoseconds, UTC ("2026-11-29T07:20:59.289669654Z").
 std::string now_rfc3339();

@@ -18,6 +18,7 @@
 #include "common/syscalls.h"
 #include "common/util.h"
 #include "container/hooks.h"
+#include "container/internal.h"
 #include "ns/namespaces.h"
 #include "process/spawn.h"
 #include "security/capabilities.h"
@@ -273,6 +274,7 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   NSBOX_TRY(cg->create());
   static const std::vector<spec::DeviceRule> kNoRules;
   NSBOX_TRY(cg->apply_devices(lx.resources ? lx.resources->devices : kNoRules, lx.devices));
+  if (lx.resources) NSBOX_TRY(cg->apply_resources(*lx.resources));
   auto leaf = cg->open_v2_leaf();
   if (!leaf) return std::move(leaf).error();
   auto v1_tasks = cg->open_v1_tasks();
@@ -328,12 +330,7 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   return spawned->pid;
 }
 
-// An existing container, locked, with its record and recomputed status.
-struct Opened {
-  ContainerDir dir;
-  Record rec;
-  std::string status;
-};
+}  // namespace
 
 Result<Opened> open_container(const Runtime& rt, const std::string& id, bool exclusive) {
   auto dir = Store(rt.root).open(id, exclusive);
@@ -344,7 +341,10 @@ Result<Opened> open_container(const Runtime& rt, const std::string& id, bool exc
   return Opened{std::move(*dir), std::move(*rec), std::move(status)};
 }
 
-}  // namespace
+Result<std::unique_ptr<cgroup::Manager>> cgroup_of(const Record& r) {
+  if (r.cgroup.empty()) return make_error("container " + r.id + " has no cgroup");
+  return cgroup::restore_manager(r.cgroup);
+}
 
 Result<pid_t> create(const Runtime& rt, const CreateOptions& opt) {
   NSBOX_TRY(validate_id(opt.id));

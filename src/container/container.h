@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/stats.h"
 #include "common/result.h"
 #include "container/store.h"
+#include "spec/config.h"
 #include "spec/state.h"
 
 namespace nsbox::container {
@@ -40,6 +42,24 @@ Status remove(const Runtime& rt, const std::string& id, bool force);  // `delete
 // paused one. `state` then reports "paused".
 Status set_paused(const Runtime& rt, const std::string& id, bool paused);
 Result<std::vector<State>> list(const Runtime& rt);
+
+// Resource verbs (resources.cpp).
+// `update`: apply resources (only the fields set) to a created, running or
+// paused container, and merge resources_json (a linux.resources object)
+// into the stored config.json so later reads see the new limits.
+Status update(const Runtime& rt, const std::string& id, const spec::Resources& resources,
+              const std::string& resources_json);
+// `ps`: the pids in the container's cgroup (host PID namespace), sorted.
+Result<std::vector<pid_t>> pids(const Runtime& rt, const std::string& id);
+// `stats` / `events --stats`: usage, limits and failure counts.
+Result<cgroup::Stats> stats(const Runtime& rt, const std::string& id);
+// `events`: OOM notifications of a running container, plus its init's
+// pidfd so that the caller notices when it stops.
+struct EventSource {
+  cgroup::OomWatch oom;
+  UniqueFd init_pidfd;
+};
+Result<EventSource> watch_events(const Runtime& rt, const std::string& id);
 // create + start + wait + delete. Returns the exit status for the shell
 // (128+signal when killed). With detach: create + start, returns 0.
 Result<int> run(const Runtime& rt, const CreateOptions& opt, bool detach);

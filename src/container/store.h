@@ -28,7 +28,7 @@ struct Record {
   std::string created;                // RFC 3339
   std::string status;                 // last status written: creating, created, running
   std::map<std::string, std::string> annotations;
-  std::string cgroup;  // cgroup::Manager::serialize()
+  std::string cgroup;           // cgroup::Manager::serialize()
   bool has_late_hooks = false;  // poststart or poststop: start/delete read the config
 };
 

@@ -172,8 +172,8 @@ struct Resources {
   std::optional<BlockIoResources> block_io;
   std::vector<HugepageLimit> hugepage_limits;
   std::optional<NetworkResources> network;
-  std::map<std::string, RdmaLimit> rdma;         // device name -> limits
-  std::map<std::string, std::string> unified;   // cgroup v2 file -> value
+  std::map<std::string, RdmaLimit> rdma;       // device name -> limits
+  std::map<std::string, std::string> unified;  // cgroup v2 file -> value
 };
 
 // linux.resources alone (the document `update --resources` reads). path

@@ -12,6 +12,7 @@ namespace nsbox::spec {
 Status decode(const json& v, const std::string& path, Process* out);
 Status decode(const json& v, const std::string& path, Linux* out);
 Status decode(const json& v, const std::string& path, Hooks* out);
+Status decode(const json& v, const std::string& path, DeviceRule* out);
 Status decode(const json& v, const std::string& path, Resources* out);
 
 // RLIMIT_* value for "RLIMIT_NOFILE", ...; -1 when unknown.

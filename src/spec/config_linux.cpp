@@ -137,8 +137,8 @@ Status decode(const json& v, const std::string& path, Linux* out) {
   log_unknown_keys(
       v, path,
       {"namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices", "netDevices",
-       "cgroupsPath", "rootfsPropagation", "resources", "sysctl", "seccomp",
-       "maskedPaths", "readonlyPaths", "mountLabel", "intelRdt", "personality", "memoryPolicy"});
+       "cgroupsPath", "rootfsPropagation", "resources", "sysctl", "seccomp", "maskedPaths",
+       "readonlyPaths", "mountLabel", "intelRdt", "personality", "memoryPolicy"});
   NSBOX_TRY(decode_namespaces(v, path, out));
   NSBOX_TRY(decode_time_offsets(v, path, out));
   NSBOX_TRY(decode_filesystem(v, path, out));

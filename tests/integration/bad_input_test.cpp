@@ -204,13 +204,20 @@ const std::vector<BadConfig>& bad_configs() {
          return dump(c);
        },
        {"linux.seccomp", "not supported yet"}},
-      {"MemoryLimit",
+      {"MemoryLimitNotANumber",
        [](Sandbox&) {
          auto c = base();
-         c["linux"]["resources"]["memory"] = {{"limit", 1 << 26}};
+         c["linux"]["resources"]["memory"] = {{"limit", "64m"}};
          return dump(c);
        },
-       {"linux.resources.memory", "not supported yet"}},
+       {"linux.resources.memory.limit", "expected integer"}},
+      {"HugepageSizeMalformed",
+       [](Sandbox&) {
+         auto c = base();
+         c["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2M"}, {"limit", 1}}};
+         return dump(c);
+       },
+       {"linux.resources.hugepageLimits[0].pageSize", "invalid page size"}},
       {"Terminal",
        [](Sandbox&) {
          auto c = base();

@@ -54,6 +54,13 @@ std::vector<pid_t> pids_with(const std::string& needle) {
 std::string nsbox_binary() { return NSBOX_BINARY; }
 std::string rootfs_path() { return std::string(NSBOX_BUNDLE) + "/rootfs"; }
 
+void add_testprog(nlohmann::json& cfg) {
+  cfg["mounts"].push_back({{"destination", "/home"},
+                           {"type", "bind"},
+                           {"source", NSBOX_TESTPROG_DIR},
+                           {"options", {"bind", "ro"}}});
+}
+
 std::string host_ns(const std::string& name) {
   return std::filesystem::read_symlink("/proc/self/ns/" + name).string();
 }

@@ -58,6 +58,9 @@ bool contains(const std::string& s, const std::string& what);
 // Pids (other than ours) whose command line contains `needle`.
 std::vector<pid_t> pids_with(const std::string& needle);
 std::string rootfs_path();
+// cfg with build/bundle-tools bind-mounted read-only at /home: the
+// container can run /home/nsbox-testprog (hog, forks, spin).
+void add_testprog(nlohmann::json& cfg);
 // Inode of /proc/self/ns/<name> on the host.
 std::string host_ns(const std::string& name);
 

@@ -333,6 +333,106 @@ TEST(SpecParse, TimeOffsetsAndPropagation) {
   EXPECT_EQ(r->linux_->rootfs_propagation, "rslave");
 }
 
+// The example of config-linux.md's cgroup sections, every field typed.
+TEST(SpecParse, Resources) {
+  json res = json::parse(R"({
+    "devices": [{"allow": false, "access": "rwm"}],
+    "memory": {"limit": 536870912, "reservation": 536870912, "swap": 536870912,
+               "kernel": -1, "kernelTCP": -1, "swappiness": 0, "disableOOMKiller": false},
+    "cpu": {"shares": 1024, "quota": 1000000, "burst": 1000000, "period": 500000,
+            "realtimeRuntime": 950000, "realtimePeriod": 1000000, "cpus": "2-3",
+            "mems": "0-7", "idle": 0},
+    "blockIO": {"weight": 10, "leafWeight": 10,
+                "weightDevice": [{"major": 8, "minor": 0, "weight": 500, "leafWeight": 300},
+                                 {"major": 8, "minor": 16, "weight": 500}],
+                "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 600}],
+                "throttleWriteIOPSDevice": [{"major": 8, "minor": 16, "rate": 300}]},
+    "hugepageLimits": [{"pageSize": "2MB", "limit": 209715200},
+                       {"pageSize": "64KB", "limit": 1000000}],
+    "network": {"classID": 1048577, "priorities": [{"name": "eth0", "priority": 500}]},
+    "pids": {"limit": 0},
+    "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 10000}, "mlx4_0": {"hcaObjects": 1000}},
+    "unified": {"io.max": "8:0 rbps=1000", "memory.high": "max"}
+  })");
+  auto r = parse_config(patched({{"/linux/resources", res}}).dump());
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  const auto& rs = *r->linux_->resources;
+  EXPECT_EQ(rs.devices.size(), 1u);
+  EXPECT_EQ(rs.memory->limit, 536870912);
+  EXPECT_EQ(rs.memory->kernel_tcp, -1);
+  EXPECT_EQ(rs.memory->swappiness, 0u);
+  EXPECT_EQ(rs.memory->disable_oom_killer, false);
+  EXPECT_FALSE(rs.memory->use_hierarchy);
+  EXPECT_EQ(rs.cpu->shares, 1024u);
+  EXPECT_EQ(rs.cpu->quota, 1000000);
+  EXPECT_EQ(rs.cpu->realtime_runtime, 950000);
+  EXPECT_EQ(rs.cpu->cpus, "2-3");
+  EXPECT_EQ(rs.cpu->idle, 0);
+  EXPECT_EQ(rs.block_io->weight, 10);
+  ASSERT_EQ(rs.block_io->weight_device.size(), 2u);
+  EXPECT_EQ(rs.block_io->weight_device[0].leaf_weight, 300);
+  EXPECT_FALSE(rs.block_io->weight_device[1].leaf_weight);
+  EXPECT_EQ(rs.block_io->throttle_read_bps[0].rate, 600u);
+  EXPECT_EQ(rs.block_io->throttle_write_iops[0].minor, 16);
+  EXPECT_TRUE(rs.block_io->throttle_write_bps.empty());
+  ASSERT_EQ(rs.hugepage_limits.size(), 2u);
+  EXPECT_EQ(rs.hugepage_limits[1].page_size, "64KB");
+  EXPECT_EQ(rs.network->class_id, 1048577u);
+  EXPECT_EQ(rs.network->priorities[0].name, "eth0");
+  EXPECT_EQ(rs.pids_limit, 0);  // 0 is a limit, not "unset"
+  EXPECT_EQ(rs.rdma.at("mlx4_0").hca_objects, 1000u);
+  EXPECT_FALSE(rs.rdma.at("mlx4_0").hca_handles);
+  EXPECT_EQ(rs.unified.at("memory.high"), "max");
+
+  auto only = parse_resources(R"({"cpu": {"quota": 5000}})", "linux.resources");
+  ASSERT_TRUE(only.ok()) << only.error().msg;
+  EXPECT_FALSE(only->memory);
+  EXPECT_FALSE(only->cpu->period);
+  EXPECT_FALSE(only->pids_limit);
+  auto bad = parse_resources("[1]", "linux.resources");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().msg, "linux.resources: expected object");
+}
+
+TEST(SpecParse, ResourcesErrors) {
+  expect_errors({
+      {{{"/linux/resources/memory", {{"limit", -2}}}},
+       "linux.resources.memory.limit: must be -1 (unlimited) or a byte count"},
+      {{{"/linux/resources/memory", {{"swappiness", 101}}}},
+       "linux.resources.memory.swappiness: must be between 0 and 100"},
+      {{{"/linux/resources/memory", {{"disableOOMKiller", 1}}}},
+       "linux.resources.memory.disableOOMKiller: expected boolean"},
+      {{{"/linux/resources/cpu", {{"quota", 1000}, {"burst", 2000}}}},
+       "linux.resources.cpu.burst: must not be larger than quota"},
+      {{{"/linux/resources/cpu", {{"shares", -1}}}},
+       "linux.resources.cpu.shares: expected unsigned 64-bit integer"},
+      {{{"/linux/resources/cpu", {{"idle", 2}}}}, "linux.resources.cpu.idle: must be 0 or 1"},
+      {{{"/linux/resources/cpu", {{"cpus", 3}}}}, "linux.resources.cpu.cpus: expected string"},
+      {{{"/linux/resources/pids", json::object()}}, "linux.resources.pids.limit: required"},
+      {{{"/linux/resources/pids", {{"limit", -5}}}},
+       "linux.resources.pids.limit: must be -1 or more"},
+      {{{"/linux/resources/blockIO", {{"weight", 70000}}}},
+       "linux.resources.blockIO.weight: expected unsigned 16-bit integer"},
+      {{{"/linux/resources/blockIO", {{"weightDevice", {{{"major", 8}, {"minor", 0}}}}}}},
+       "linux.resources.blockIO.weightDevice[0]: needs weight or leafWeight"},
+      {{{"/linux/resources/blockIO", {{"throttleReadBpsDevice", {{{"major", 8}, {"minor", 0}}}}}}},
+       "linux.resources.blockIO.throttleReadBpsDevice[0].rate: required"},
+      {{{"/linux/resources/hugepageLimits", {{{"pageSize", "2mb"}, {"limit", 1}}}}},
+       "linux.resources.hugepageLimits[0].pageSize: invalid page size \"2mb\" (expected e.g. "
+       "\"2MB\")"},
+      {{{"/linux/resources/hugepageLimits", {{{"pageSize", "2MB"}}}}},
+       "linux.resources.hugepageLimits[0].limit: required"},
+      {{{"/linux/resources/network", {{"priorities", {{{"name", "eth0"}}}}}}},
+       "linux.resources.network.priorities[0].priority: required"},
+      {{{"/linux/resources/rdma", {{"mlx4_0", json::object()}}}},
+       "linux.resources.rdma.mlx4_0: needs hcaHandles or hcaObjects"},
+      {{{"/linux/resources/unified", {{"../memory.max", "1"}}}},
+       "linux.resources.unified.\"../memory.max\": not a cgroup v2 control file name"},
+      {{{"/linux/resources/unified", {{"memory.max", 1}}}},
+       "linux.resources.unified.\"memory.max\": expected string"},
+  });
+}
+
 TEST(SpecParse, UnsupportedProperties) {
   expect_errors({
       {{{"/linux/seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"}}}},
@@ -354,13 +454,6 @@ TEST(SpecParse, UnsupportedProperties) {
        "process.ioPriority: not supported yet"},
       {{{"/linux/personality", {{"domain", "LINUX32"}}}}, "linux.personality: not supported yet"},
       {{{"/linux/intelRdt", {{"closID", "x"}}}}, "linux.intelRdt: not supported yet"},
-      {{{"/linux/resources/memory", {{"limit", 1048576}}}},
-       "linux.resources.memory: not supported yet"},
-      {{{"/linux/resources/pids", {{"limit", 10}}}}, "linux.resources.pids: not supported yet"},
-      {{{"/linux/resources/rdma", {{"mlx4_0", {{"hcaHandles", 3}}}}}},
-       "linux.resources.rdma: not supported yet"},
-      {{{"/linux/resources/unified", {{"memory.max", "1M"}}}},
-       "linux.resources.unified: not supported yet"},
       {{{"/mounts/0/uidMappings", user_ns_mappings(1)}},
        "mounts[0].uidMappings: not supported yet"},
       {{{"/mounts/4/gidMappings", user_ns_mappings(1)}},

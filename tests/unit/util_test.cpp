@@ -27,3 +27,21 @@ TEST(Util, Split) {
 }
 
 TEST(Util, Quoted) { EXPECT_EQ(nsbox::quoted("a\"b\\c\nd"), "\"a\\\"b\\\\c\\x0ad\""); }
+
+// Memory flags as docker/runc read them (binary multiples).
+TEST(Util, ParseBytes) {
+  const std::pair<const char*, long long> good[] = {
+      {"1024", 1024},     {"512k", 512 << 10}, {"32m", 32 << 20},   {"32M", 32 << 20},
+      {"64MB", 64 << 20}, {"2GiB", 2LL << 30}, {"1.5g", 3LL << 29}, {"-1", -1},
+      {"7b", 7},          {"1 kb", 1024},      {"1t", 1LL << 40},   {"0", 0},
+  };
+  for (const auto& [text, want] : good) {
+    long long v = 0;
+    EXPECT_TRUE(nsbox::parse_bytes(text, &v)) << text;
+    EXPECT_EQ(v, want) << text;
+  }
+  for (const char* bad : {"", "m", "12x", "-2", "1.2.3", ".5m", "5.m", "1e3", "10000000p", "k1"}) {
+    long long v = 0;
+    EXPECT_FALSE(nsbox::parse_bytes(bad, &v)) << bad;
+  }
+}

@@ -120,6 +120,7 @@ add_nsbox() {
   mkdir -p "$root$build"
   strip_copy "$build/nsbox" "$root$build/nsbox"
   cp -a "$build/bundle" "$root$build/bundle"
+  cp -a "$build/bundle-tools" "$root$build/bundle-tools"
   copy_with_libs "$root" "$build/nsbox_unit_tests"
   copy_with_libs "$root" "$build/nsbox_integration_tests"
 }

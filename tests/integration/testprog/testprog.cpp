@@ -1,0 +1,90 @@
+// nsbox-testprog: a static helper the integration tests bind-mount into
+// containers (the busybox rootfs has no memory hog or fork counter).
+//   hog MIB      touch MIB MiB of memory, 1 MiB at a time; prints "hog-done"
+//                only if it survives
+//   forks N      fork N children that sleep until killed; prints
+//                "forked S failed F errno E"
+//   spin MS      busy-loop for MS ms of wall time; prints "cpu_ms C wall_ms W"
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+int hog(long mib) {
+  std::vector<char*> blocks;
+  for (long i = 0; i < mib; ++i) {
+    char* p = static_cast<char*>(std::malloc(1 << 20));
+    if (p == nullptr) {
+      std::printf("hog-malloc-failed %ld\n", i);
+      return 1;
+    }
+    std::memset(p, 1, 1 << 20);
+    blocks.push_back(p);
+  }
+  std::printf("hog-done %ld\n", mib);
+  return 0;
+}
+
+int forks(long n) {
+  long ok = 0, failed = 0;
+  int err = 0;
+  for (long i = 0; i < n; ++i) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      for (;;) ::pause();
+    }
+    if (pid > 0) {
+      ++ok;
+    } else {
+      ++failed;
+      err = errno;
+    }
+  }
+  std::printf("forked %ld failed %ld errno %d\n", ok, failed, err);
+  return 0;
+}
+
+long cpu_ms() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+int spin(long ms) {
+  using Clock = std::chrono::steady_clock;
+  auto start = Clock::now();
+  auto end = start + std::chrono::milliseconds(ms);
+  volatile unsigned long x = 0;
+  while (Clock::now() < end) {
+    for (int i = 0; i < 10000; ++i) x = x + 1;
+  }
+  long wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  std::printf("cpu_ms %ld wall_ms %ld\n", cpu_ms(), wall);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IONBF, 0);
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: nsbox-testprog hog MIB | forks N | spin MS\n");
+    return 2;
+  }
+  long n = std::strtol(argv[2], nullptr, 10);
+  std::string_view cmd = argv[1];
+  if (cmd == "hog") return hog(n);
+  if (cmd == "forks") return forks(n);
+  if (cmd == "spin") return spin(n);
+  std::fprintf(stderr, "nsbox-testprog: unknown command %s\n", argv[1]);
+  return 2;
+}
