@@ -10,9 +10,9 @@ same config for every runtime. New measurements slot in as new rows:
                steps=("exec",), setup=("create", "start"),
                teardown=("delete-force",), patch=set_args("/bin/sleep", "1000"))
   plus an "exec" entry in runtimes.OCI_VERBS.
-* cgroup-limited run (issue 5): `run` with a config that sets limits, e.g.
-      Scenario("run-limited", "`run` of /bin/true with cgroup limits",
-               steps=("run",), patch=with_limits)
+* cgroup-limited run (issue 5): "run-limited" below. The floor cannot apply
+  limits: its rows there are its plain `run`, so nsbox's cost of limits is
+  its run-limited minus its run.
 
 Verbs are the keys of runtimes.OCI_VERBS, plus "wait": wait until the
 container's init (its pid from `create --pid-file`) has exited.
@@ -45,8 +45,20 @@ class Scenario:
         return set(self.setup + self.steps + self.teardown) - {"wait"}
 
 
+def with_limits(config: dict) -> None:
+    """/bin/true with memory, pids and cpu limits (what engines typically send)."""
+    set_args("/bin/true")(config)
+    config["linux"].setdefault("resources", {}).update({
+        "memory": {"limit": 256 << 20, "reservation": 128 << 20},
+        "pids": {"limit": 128},
+        "cpu": {"shares": 512, "quota": 100000, "period": 100000},
+    })
+
+
 SCENARIOS = (
     Scenario("run", "`run` of /bin/true", steps=("run",), concurrent=True),
+    Scenario("run-limited", "`run` of /bin/true with memory, pids and cpu limits",
+             steps=("run",), patch=with_limits),
     Scenario("lifecycle", "`create` + `start` + `delete` of /bin/true",
              steps=("create", "start", "wait", "delete")),
 )

@@ -18,7 +18,6 @@ namespace nsbox::cli {
 namespace {
 
 using nlohmann::json;
-using ordered = nlohmann::ordered_json;  // runc's key order: type, id, data
 using Clock = std::chrono::steady_clock;
 
 // Go duration syntax as runc accepts it: "5s", "500ms", "1m30s", "2h".
@@ -52,17 +51,19 @@ Result<std::chrono::nanoseconds> parse_duration(const std::string& text) {
   return std::chrono::nanoseconds(static_cast<long long>(total));
 }
 
-void emit(const ordered& event) {
-  std::printf("%s\n", event.dump().c_str());
+// One event line in runc's key order: type, id, then data when present.
+void emit(const char* type, const std::string& id, const json* data = nullptr) {
+  std::string line = "{\"type\":" + json(type).dump() + ",\"id\":" + json(id).dump();
+  if (data != nullptr) line += ",\"data\":" + data->dump();
+  std::printf("%s}\n", line.c_str());
   std::fflush(stdout);
 }
 
 Status emit_stats(const Global& g, const std::string& id) {
   auto s = container::stats(g.rt, id);
   if (!s) return std::move(s).error();
-  ordered e = {{"type", "stats"}, {"id", id}};
-  e["data"] = ordered::parse(cgroup::to_runc_stats_json(*s).dump());
-  emit(e);
+  json data = cgroup::to_runc_stats_json(*s);
+  emit("stats", id, &data);
   return {};
 }
 
@@ -87,7 +88,7 @@ int run_events(const Global& g, const Parsed& p) {
     if (n > 0 && (fds[0].revents & POLLIN) != 0) {
       auto kills = src->oom.consume();
       if (!kills) return fail(kills.error());
-      for (uint64_t k = 0; k < *kills; ++k) emit({{"type", "oom"}, {"id", id}});
+      for (uint64_t k = 0; k < *kills; ++k) emit("oom", id);
     }
     if (n > 0 && fds[1].revents != 0) return 0;  // the container stopped
     if (Clock::now() >= next) {

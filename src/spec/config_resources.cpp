@@ -1,5 +1,5 @@
 // Decoding of linux.resources (config.json and `update --resources`).
-#include <regex>
+#include <string_view>
 
 #include "spec/config_decode.h"
 
@@ -97,8 +97,12 @@ Status decode(const json& v, const std::string& path, BlockIoResources* out) {
 Status decode(const json& v, const std::string& path, HugepageLimit* out) {
   NSBOX_TRY(expect_object(v, path));
   NSBOX_TRY(get_required(v, "pageSize", path, &out->page_size));
-  static const std::regex kPageSize("[1-9][0-9]*[KMG]B");
-  if (!std::regex_match(out->page_size, kPageSize)) {
+  // The schema's pattern: ^[1-9][0-9]*[KMG]B$
+  const std::string& ps = out->page_size;
+  bool valid = ps.size() >= 3 && ps[0] >= '1' && ps[0] <= '9' && ps.back() == 'B' &&
+               std::string_view("KMG").find(ps[ps.size() - 2]) != std::string_view::npos &&
+               ps.find_first_not_of("0123456789") == ps.size() - 2;
+  if (!valid) {
     return path_error(field_path(path, "pageSize"),
                       "invalid page size " + quote(out->page_size) + " (expected e.g. \"2MB\")");
   }
