@@ -56,6 +56,21 @@ struct ConsoleSize {
   unsigned width = 0;
 };
 
+// process.ioPriority (ioprio_set).
+struct IoPriority {
+  std::string io_class;  // "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE" or "IOPRIO_CLASS_IDLE"
+  int priority = 0;      // 0..7
+};
+
+// process.scheduler (sched_setattr).
+struct Scheduler {
+  std::string policy;  // "SCHED_OTHER", "SCHED_FIFO", ...
+  std::optional<int32_t> nice;
+  std::optional<int32_t> priority;
+  std::vector<std::string> flags;  // "SCHED_FLAG_RESET_ON_FORK", ...
+  std::optional<uint64_t> runtime, deadline, period;
+};
+
 struct Process {
   bool terminal = false;
   std::optional<ConsoleSize> console_size;
@@ -67,8 +82,10 @@ struct Process {
   std::optional<Capabilities> capabilities;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
-  std::string apparmor_profile;  // unsupported yet when non-empty
-  std::string selinux_label;     // unsupported yet when non-empty
+  std::string apparmor_profile;  // "" = none
+  std::string selinux_label;     // "" = none
+  std::optional<IoPriority> io_priority;
+  std::optional<Scheduler> scheduler;
 };
 
 struct Hook {
@@ -180,6 +197,37 @@ struct Resources {
 // prefixes error messages ("linux.resources" in config.json).
 Result<Resources> parse_resources(const std::string& json_text, const std::string& path);
 
+// linux.seccomp.
+struct SeccompArg {
+  uint32_t index = 0;
+  uint64_t value = 0;
+  uint64_t value_two = 0;
+  std::string op;  // "SCMP_CMP_EQ", ...
+};
+
+struct SeccompSyscall {
+  std::vector<std::string> names;
+  std::string action;  // "SCMP_ACT_ERRNO", ...
+  std::optional<uint32_t> errno_ret;
+  std::vector<SeccompArg> args;
+};
+
+struct Seccomp {
+  std::string default_action;
+  std::optional<uint32_t> default_errno_ret;
+  std::vector<std::string> architectures;  // "SCMP_ARCH_X86_64", ...
+  std::vector<std::string> flags;          // "SECCOMP_FILTER_FLAG_LOG", ...
+  std::string listener_path;
+  std::string listener_metadata;
+  std::vector<SeccompSyscall> syscalls;
+};
+
+// linux.personality.
+struct Personality {
+  std::string domain;              // "LINUX" or "LINUX32"
+  std::vector<std::string> flags;  // none defined by the spec yet
+};
+
 struct Linux {
   std::vector<Namespace> namespaces;
   std::vector<IdMapping> uid_mappings, gid_mappings;
@@ -191,6 +239,10 @@ struct Linux {
   std::string rootfs_propagation;  // "", "private", "rprivate", "slave", ...
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
+  std::optional<Seccomp> seccomp;
+  std::optional<Personality> personality;
+  std::string mount_label;  // SELinux; "" = none
+  bool has_intel_rdt = false;  // linux.intelRdt set (needs resctrl on the host)
 
   bool has_ns(NsType t) const;
   const Namespace* find_ns(NsType t) const;
