@@ -116,7 +116,7 @@ Result<ContainerDir> Store::create(const std::string& id) const {
       return make_error("container with id \"" + id + "\" already exists", EEXIST);
     return sys_error("create state directory " + path);
   }
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
     auto e = sys_error("open " + path);
     ::rmdir(path.c_str());
@@ -133,9 +133,16 @@ Result<ContainerDir> Store::open(const std::string& id, bool exclusive) const {
   NSBOX_TRY(validate_id(id));
   std::string path = root_ + "/" + id;
   auto missing = [&] { return make_error("container \"" + id + "\" does not exist", ENOENT); };
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // O_NOFOLLOW: a symlink planted as <root>/<id> must not make delete remove,
+  // or other verbs trust, a directory elsewhere.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return missing();
+    struct stat st {};
+    if ((errno == ELOOP || errno == ENOTDIR) && ::lstat(path.c_str(), &st) == 0 &&
+        S_ISLNK(st.st_mode)) {
+      return make_error("state directory " + path + " is a symlink", ELOOP);
+    }
     return sys_error("open " + path);
   }
   NSBOX_TRY(lock_dir(fd.get(), exclusive));

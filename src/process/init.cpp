@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/procfs.h"
 #include "common/syscalls.h"
 #include "common/util.h"
 #include "container/hooks.h"
@@ -124,13 +125,18 @@ const std::vector<spec::Hook>& hooks_of(const InitContext& ctx,
   return ctx.cfg->hooks ? (*ctx.cfg->hooks).*list : kNone;
 }
 
+// Through a private procfs (common/procfs.h): a mount the bundle placed over
+// /proc/sys cannot redirect the write to another file.
 Status apply_sysctls(const spec::Linux& lx) {
+  if (lx.sysctl.empty()) return {};
+  auto proc = procfs::open_root();
+  if (!proc) return std::move(proc).error().wrap("linux.sysctl");
   for (const auto& [key, value] : lx.sysctl) {
-    std::string path = "/proc/sys/" + key;
-    for (size_t i = 10; i < path.size(); ++i) {
-      if (path[i] == '.') path[i] = '/';
+    std::string rel = "sys/" + key;
+    for (size_t i = 4; i < rel.size(); ++i) {
+      if (rel[i] == '.') rel[i] = '/';
     }
-    NSBOX_TRY_CTX(write_file(path, value), "linux.sysctl.\"" + key + "\"");
+    NSBOX_TRY_CTX(procfs::write_file(proc->get(), rel, value), "linux.sysctl.\"" + key + "\"");
   }
   return {};
 }
