@@ -20,6 +20,7 @@
 #include "container/hooks.h"
 #include "container/internal.h"
 #include "ns/namespaces.h"
+#include "process/sealed_exe.h"
 #include "process/spawn.h"
 #include "security/capabilities.h"
 #include "security/oom.h"
@@ -350,6 +351,15 @@ Result<pid_t> create(const Runtime& rt, const CreateOptions& opt) {
   NSBOX_TRY(validate_id(opt.id));
   auto p = prepare(opt);
   if (!p) return std::move(p).error();
+  if (!p->plan.new_pid && !process::exe_is_protected()) {
+    if (!opt.reexec_if_exposed) {
+      return make_error(
+          "linux.namespaces: the init would share a PID namespace with other processes while "
+          "running nsbox code, and this nsbox binary is writable (CVE-2019-5736)");
+    }
+    log::debug("create: exposed PID namespace, re-executing from a sealed copy");
+    return process::reexec_sealed(opt.sigmask);
+  }
   Store store(rt.root);
   auto dir = store.create(opt.id);
   if (!dir) return std::move(dir).error();

@@ -28,6 +28,12 @@ struct CreateOptions {
   // Signal mask the container process starts with (run blocks signals in
   // the runtime to forward them); nullptr: the caller's current mask.
   const sigset_t* sigmask = nullptr;
+  // When the init would share its PID namespace with other processes before
+  // `start` (a joined or the host's PID namespace) and this binary can be
+  // written through /proc/PID/exe (CVE-2019-5736): true re-executes the
+  // calling process from a sealed copy (process/sealed_exe.h) before
+  // anything is created; false makes create fail with the reason.
+  bool reexec_if_exposed = false;
 };
 
 // What `state` reports: the OCI state plus runc's rootfs and created.

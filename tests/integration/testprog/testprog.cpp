@@ -5,7 +5,14 @@
 //   forks N      fork N children that sleep until killed; prints
 //                "forked S failed F errno E"
 //   spin MS      busy-loop for MS ms of wall time; prints "cpu_ms C wall_ms W"
+//   exe-scan 0   the CVE-2019-5736 probe: for every other process, whether
+//                /proc/PID/exe opens (O_PATH), the file's dev:ino, and
+//                whether it reopens for writing (never writes): lines
+//                "PID denied ERRNO" or "PID DEV:INO write ERRNO|WRITABLE"
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -72,6 +80,36 @@ int spin(long ms) {
   return 0;
 }
 
+int exe_scan() {
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return 1;
+  while (dirent* e = ::readdir(d)) {
+    long pid = std::strtol(e->d_name, nullptr, 10);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    std::string exe = std::string("/proc/") + e->d_name + "/exe";
+    int fd = ::open(exe.c_str(), O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+      std::printf("%ld denied %d\n", pid, errno);
+      continue;
+    }
+    struct stat st {};
+    ::fstat(fd, &st);
+    std::string again = "/proc/self/fd/" + std::to_string(fd);
+    int wfd = ::open(again.c_str(), O_WRONLY | O_CLOEXEC);
+    if (wfd >= 0) {
+      std::printf("%ld %lu:%lu WRITABLE\n", pid, static_cast<unsigned long>(st.st_dev),
+                  static_cast<unsigned long>(st.st_ino));
+      ::close(wfd);
+    } else {
+      std::printf("%ld %lu:%lu write %d\n", pid, static_cast<unsigned long>(st.st_dev),
+                  static_cast<unsigned long>(st.st_ino), errno);
+    }
+    ::close(fd);
+  }
+  ::closedir(d);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,6 +123,7 @@ int main(int argc, char** argv) {
   if (cmd == "hog") return hog(n);
   if (cmd == "forks") return forks(n);
   if (cmd == "spin") return spin(n);
+  if (cmd == "exe-scan") return exe_scan();
   std::fprintf(stderr, "nsbox-testprog: unknown command %s\n", argv[1]);
   return 2;
 }
