@@ -23,8 +23,10 @@
 #include "process/sealed_exe.h"
 #include "process/spawn.h"
 #include "security/capabilities.h"
+#include "security/lsm.h"
 #include "security/oom.h"
 #include "security/rlimits.h"
+#include "security/seccomp.h"
 #include "spec/config.h"
 
 namespace nsbox::container {
@@ -127,6 +129,7 @@ struct Prepared {
   std::string rootfs;
   security::CapSets caps;
   ns::Plan plan;
+  std::optional<security::SeccompFilter> seccomp;  // compiled here, loaded by the init
 };
 
 // Everything that can fail before anything is created on the host.
@@ -142,6 +145,7 @@ Result<Prepared> prepare(const CreateOptions& opt) {
   if (!cfg) return std::move(cfg).error();
   p.cfg = std::move(*cfg);
   NSBOX_TRY(spec::validate_config(p.cfg));
+  NSBOX_TRY(security::check_lsm_config(p.cfg, security::probe_lsms()));
   NSBOX_TRY(require_mount_ns(p.cfg));
   std::string root = p.cfg.root.path;
   if (root.empty() || root[0] != '/') root = p.bundle + "/" + root;
@@ -165,6 +169,11 @@ Result<Prepared> prepare(const CreateOptions& opt) {
   auto plan = ns::plan(p.cfg);
   if (!plan) return std::move(plan).error();
   p.plan = std::move(*plan);
+  if (p.cfg.linux_->seccomp) {
+    auto filter = security::build_seccomp(*p.cfg.linux_->seccomp);
+    if (!filter) return std::move(filter).error();
+    p.seccomp = std::move(*filter);
+  }
   return p;
 }
 
@@ -296,6 +305,7 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   ctx.caps = p.caps;
   ctx.start_listen_fd = listen_fd->get();
   ctx.close_in_child = dir.fd();
+  if (p.seccomp) ctx.seccomp = &*p.seccomp;
   for (const auto& fd : *v1_tasks) ctx.v1_tasks_fds.push_back(fd.get());
   ctx.orig_sigmask = opt.sigmask != nullptr ? opt.sigmask : &orig;
 
@@ -314,6 +324,11 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
     return run_hooks(hooks_of(p.cfg, &spec::Hooks::create_runtime), st, "createRuntime");
   };
   cb.on_warning = [](const std::string& w) { log::warn(w); };
+  cb.on_seccomp_fd = [&](pid_t pid, UniqueFd listener) -> Status {
+    // Our copy is closed on return: the agent holds the listener from now on.
+    return security::send_to_seccomp_agent(*lx.seccomp, pid, hook_state_json(rec, "creating"),
+                                           listener.get());
+  };
   log::debug("create: cloning the init");
   auto spawned = process::spawn_init(ctx, leaf->valid() ? leaf->get() : -1, cb);
   if (!spawned) return std::move(spawned).error();

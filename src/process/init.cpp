@@ -15,6 +15,8 @@
 #include "common/syscalls.h"
 #include "common/util.h"
 #include "container/hooks.h"
+#include "security/lsm.h"
+#include "security/process_attrs.h"
 #include "security/rlimits.h"
 #include "security/user.h"
 #include "spec/state.h"
@@ -173,25 +175,58 @@ Status setup(InitContext& ctx, std::string* exe) {
   auto path = find_executable(proc.args[0], proc.env);
   if (!path) return std::move(path).error();
   *exe = std::move(*path);
+  // personality, ioPriority, scheduler: inherited by everything started later.
+  return security::apply_process_attrs(cfg);
+}
+
+// A filter with SCMP_ACT_NOTIFY rules is loaded at the end of create: its
+// listener must reach the seccomp agent (listenerPath) while the container
+// is being created. The parent sends it there and the init waits for that.
+// As with runc, the filter then applies to the init itself while it waits
+// for `start` (accept, startContainer hooks, the user switch).
+Status load_notify_seccomp(InitContext& ctx) {
+  if (ctx.seccomp == nullptr || !ctx.seccomp->notify) return {};
+  auto listener = security::load_seccomp(*ctx.seccomp);
+  if (!listener) return std::move(listener).error();
+  NSBOX_TRY(ctx.chan->send_fd(Msg::kSeccompFd, listener->get()));
+  listener->reset();
+  return ctx.chan->expect(Msg::kContinue);
+}
+
+// Any other filter: as late as the kernel allows (see start_and_exec).
+Status load_late_seccomp(const InitContext& ctx) {
+  if (ctx.seccomp == nullptr || ctx.seccomp->notify) return {};
+  auto none = security::load_seccomp(*ctx.seccomp);
+  if (!none) return std::move(none).error();
   return {};
 }
 
 // After `start`: the last steps, then exec. Returns only on failure.
 Error start_and_exec(InitContext& ctx, const std::string& exe) {
   const auto& proc = *ctx.cfg->process;
-  auto r = container::run_hooks(hooks_of(ctx, &spec::Hooks::start_container),
-                                hook_state(ctx, "created"), "startContainer");
-  if (!r) return std::move(r).error();
-  if (auto rl = security::apply_rlimits(proc.rlimits); !rl) return std::move(rl).error();
-  if (auto u = security::switch_user(proc.user, ctx.caps); !u) return std::move(u).error();
-  if (proc.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    return sys_error("process.noNewPrivileges");
-  }
+  // Allocated first: a seccomp filter may refuse what malloc needs.
   std::vector<std::string> args = proc.args;
   std::vector<std::string> env = proc.env;
   auto argv = c_strings(args);
   auto envp = c_strings(env);
+  auto r = container::run_hooks(hooks_of(ctx, &spec::Hooks::start_container),
+                                hook_state(ctx, "created"), "startContainer");
+  if (!r) return std::move(r).error();
+  if (auto l = security::set_exec_labels(proc); !l) return std::move(l).error();  // after forks
+  if (auto rl = security::apply_rlimits(proc.rlimits); !rl) return std::move(rl).error();
+  // seccomp without no_new_privs needs CAP_SYS_ADMIN: load before the user
+  // switch drops it; with no_new_privs, right before execve.
+  if (!proc.no_new_privileges) {
+    if (auto s = load_late_seccomp(ctx); !s) return std::move(s).error();
+  }
+  if (auto u = security::switch_user(proc.user, ctx.caps); !u) return std::move(u).error();
+  if (proc.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    return sys_error("process.noNewPrivileges");
+  }
   reset_signals(ctx.orig_sigmask);
+  if (proc.no_new_privileges) {
+    if (auto s = load_late_seccomp(ctx); !s) return std::move(s).error();
+  }
   ::execve(exe.c_str(), argv.data(), envp.data());
   return sys_error("exec " + exe);
 }
@@ -274,6 +309,7 @@ void container_init(InitContext& ctx) {
   if (auto r = join_cgroups(ctx); !r) fail(chan, r.error());
   if (auto r = setup(ctx, &exe); !r) fail(chan, r.error());
   handle_termination_signals();
+  if (auto r = load_notify_seccomp(ctx); !r) fail(chan, r.error());
   if (auto r = chan.send(Msg::kCreated); !r) ::_exit(1);
   chan.close();
   wait_for_start(ctx, exe);

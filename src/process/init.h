@@ -12,6 +12,7 @@
 #include "process/sync.h"
 #include "rootfs/rootfs.h"
 #include "security/capabilities.h"
+#include "security/seccomp.h"
 #include "spec/config.h"
 
 namespace nsbox::process {
@@ -34,6 +35,8 @@ struct InitContext {
   std::vector<int> v1_tasks_fds;
   bool unshare_cgroup_ns = false;
   int close_in_child = -1;  // the locked state directory: the lock must not outlive create
+  // linux.seccomp, compiled before the clone; loaded by the init (nullptr: none).
+  const security::SeccompFilter* seccomp = nullptr;
 };
 
 [[noreturn]] void container_init(InitContext& ctx);

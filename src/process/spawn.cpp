@@ -59,7 +59,7 @@ struct Loop {
   pid_t child = 0;  // our direct child (the init, or the staged intermediate)
   pid_t init = 0;
 
-  Status handle(const Packet& p) {
+  Status handle(Packet& p) {
     switch (p.type) {
       case Msg::kNeedIdMaps:
         NSBOX_TRY(ns::write_id_maps(child, *ctx.cfg->linux_));
@@ -71,6 +71,11 @@ struct Loop {
         return chan.send(Msg::kContinue);
       case Msg::kNamespacesReady:
         if (cb.on_namespaces_ready) NSBOX_TRY(cb.on_namespaces_ready(init));
+        return chan.send(Msg::kContinue);
+      case Msg::kSeccompFd:
+        if (!p.fd) return make_error("sync: seccomp listener missing");
+        if (!cb.on_seccomp_fd) return make_error("sync: unexpected seccomp listener");
+        NSBOX_TRY(cb.on_seccomp_fd(init, std::move(p.fd)));
         return chan.send(Msg::kContinue);
       case Msg::kWarning:
         if (cb.on_warning) cb.on_warning(p.text);

@@ -19,6 +19,9 @@ struct SpawnCallbacks {
   // Namespaces exist, rootfs not yet prepared: prestart/createRuntime hooks.
   std::function<Status(pid_t)> on_namespaces_ready;
   std::function<void(const std::string&)> on_warning;
+  // The init loaded a seccomp filter with SCMP_ACT_NOTIFY rules: hand its
+  // listener to the seccomp agent. The init waits until this returns.
+  std::function<Status(pid_t, UniqueFd)> on_seccomp_fd;
 };
 
 struct Spawned {

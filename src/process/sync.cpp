@@ -29,6 +29,8 @@ const char* msg_name(Msg m) {
       return "warning";
     case Msg::kContinue:
       return "continue";
+    case Msg::kSeccompFd:
+      return "seccomp listener";
   }
   return "unknown";
 }
@@ -73,13 +75,33 @@ Status Channel::send(Msg type, const std::string& text, bool with_creds) {
   }
 }
 
+Status Channel::send_fd(Msg type, int fd) {
+  auto t = static_cast<uint32_t>(type);
+  iovec iov{&t, sizeof t};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  mh.msg_control = ctl;
+  mh.msg_controllen = sizeof ctl;
+  cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  for (;;) {
+    if (::sendmsg(fd_.get(), &mh, MSG_NOSIGNAL) >= 0) return {};
+    if (errno != EINTR) return sys_error("sync send");
+  }
+}
+
 Result<Packet> Channel::recv() {
   std::string buf(kMaxPayload + sizeof(uint32_t), '\0');
   iovec iov{buf.data(), buf.size()};
   msghdr mh{};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(ucred))] = {};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int))] = {};
   mh.msg_control = ctl;
   mh.msg_controllen = sizeof ctl;
   ssize_t n;
@@ -87,21 +109,26 @@ Result<Packet> Channel::recv() {
     n = ::recvmsg(fd_.get(), &mh, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return sys_error("sync receive");
+  Packet p{};
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET) continue;
+    if (c->cmsg_type == SCM_CREDENTIALS) {
+      ucred cred{};
+      std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+      p.sender_pid = cred.pid;
+    } else if (c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      p.fd.reset(fd);  // owned at once: no return below leaks it
+    }
+  }
   if (n < static_cast<ssize_t>(sizeof(uint32_t))) {
     return make_error("container init exited before finishing its setup");
   }
-  Packet p{};
   uint32_t t = 0;
   std::memcpy(&t, buf.data(), sizeof t);
   p.type = static_cast<Msg>(t);
   p.text = buf.substr(sizeof t, static_cast<size_t>(n) - sizeof t);
-  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-      ucred cred{};
-      std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
-      p.sender_pid = cred.pid;
-    }
-  }
   return p;
 }
 

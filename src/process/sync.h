@@ -21,6 +21,7 @@ enum class Msg : uint32_t {
   kError,            // either way: payload is the one-line reason
   kWarning,          // init -> parent: payload is a warning to log
   kContinue,         // parent -> init: go on
+  kSeccompFd,        // init -> parent: the seccomp listener (SCM_RIGHTS) for the agent
 };
 
 const char* msg_name(Msg m);  // "kHello" -> "hello", for debug logs
@@ -29,6 +30,7 @@ struct Packet {
   Msg type;
   std::string text;
   pid_t sender_pid = 0;  // from SCM_CREDENTIALS, 0 when absent
+  UniqueFd fd;           // from SCM_RIGHTS (kSeccompFd), close-on-exec
 };
 
 class Channel {
@@ -38,6 +40,8 @@ class Channel {
   static Result<std::pair<Channel, Channel>> make_pair();  // {parent end, child end}
 
   Status send(Msg type, const std::string& text = {}, bool with_creds = false);
+  // A packet without text carrying one fd (SCM_RIGHTS).
+  Status send_fd(Msg type, int fd);
   Result<Packet> recv();  // EOF is an error "init exited"
   // recv() that expects one type; a kError packet becomes its Error.
   Status expect(Msg type);

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -70,6 +71,14 @@ struct Scheduler {
   std::vector<std::string> flags;  // "SCHED_FLAG_RESET_ON_FORK", ...
   std::optional<uint64_t> runtime, deadline, period;
 };
+
+// Kernel values of the names parse_config accepts in process.ioPriority.class
+// (IOPRIO_CLASS_RT = 1, ...), process.scheduler.policy (SCHED_FIFO = 1, ...)
+// and process.scheduler.flags (SCHED_FLAG_RESET_ON_FORK = 1, ...); nullopt
+// for any other name.
+std::optional<int> io_priority_class_value(std::string_view name);
+std::optional<int> sched_policy_value(std::string_view name);
+std::optional<uint64_t> sched_flag_value(std::string_view name);
 
 struct Process {
   bool terminal = false;
@@ -241,7 +250,7 @@ struct Linux {
   std::vector<std::string> readonly_paths;
   std::optional<Seccomp> seccomp;
   std::optional<Personality> personality;
-  std::string mount_label;  // SELinux; "" = none
+  std::string mount_label;     // SELinux; "" = none
   bool has_intel_rdt = false;  // linux.intelRdt set (needs resctrl on the host)
 
   bool has_ns(NsType t) const;
@@ -263,7 +272,7 @@ struct Config {
 };
 
 // Parse config.json text. Errors name the JSON path of the offending field:
-// "process.user.uid: expected integer", or "linux.seccomp: not supported yet".
+// "process.user.uid: expected integer", or "linux.netDevices: not supported yet".
 Result<Config> parse_config(const std::string& json_text);
 // Read <bundle>/config.json and parse it.
 Result<Config> load_config(const std::string& bundle_dir);

@@ -14,6 +14,12 @@ Status decode(const json& v, const std::string& path, Linux* out);
 Status decode(const json& v, const std::string& path, Hooks* out);
 Status decode(const json& v, const std::string& path, DeviceRule* out);
 Status decode(const json& v, const std::string& path, Resources* out);
+// config_attrs.cpp
+Status decode(const json& v, const std::string& path, IoPriority* out);
+Status decode(const json& v, const std::string& path, Scheduler* out);
+Status decode(const json& v, const std::string& path, Personality* out);
+// config_seccomp.cpp
+Status decode(const json& v, const std::string& path, Seccomp* out);
 
 // RLIMIT_* value for "RLIMIT_NOFILE", ...; -1 when unknown.
 int rlimit_from_name(const std::string& name);

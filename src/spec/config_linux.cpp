@@ -8,8 +8,7 @@ namespace nsbox::spec {
 namespace {
 
 // Set in the schema, but nsbox cannot apply them yet.
-constexpr const char* kUnsupportedLinuxFields[] = {"seccomp", "netDevices", "memoryPolicy",
-                                                   "personality", "intelRdt"};
+constexpr const char* kUnsupportedLinuxFields[] = {"netDevices", "memoryPolicy"};
 constexpr std::string_view kPropagations[] = {
     "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
 
@@ -125,9 +124,7 @@ Status decode_filesystem(const json& v, const std::string& path, Linux* out) {
   }
   NSBOX_TRY(get(v, "maskedPaths", path, &out->masked_paths));
   NSBOX_TRY(get(v, "readonlyPaths", path, &out->readonly_paths));
-  std::string mount_label;
-  NSBOX_TRY(get(v, "mountLabel", path, &mount_label));
-  return reject_if_set(v, "mountLabel", path);
+  return get(v, "mountLabel", path, &out->mount_label);
 }
 
 }  // namespace
@@ -145,6 +142,14 @@ Status decode(const json& v, const std::string& path, Linux* out) {
   NSBOX_TRY(get(v, "cgroupsPath", path, &out->cgroups_path));
   NSBOX_TRY(get(v, "resources", path, &out->resources));
   NSBOX_TRY(get(v, "sysctl", path, &out->sysctl));
+  NSBOX_TRY(get(v, "seccomp", path, &out->seccomp));
+  NSBOX_TRY(get(v, "personality", path, &out->personality));
+  // As runc: any intelRdt object (even {}) asks for resctrl; its contents are
+  // not applied yet (see spec::validate_config).
+  if (const json* rdt = find_field(v, "intelRdt")) {
+    NSBOX_TRY(expect_object(*rdt, field_path(path, "intelRdt")));
+    out->has_intel_rdt = true;
+  }
   for (const char* key : kUnsupportedLinuxFields) NSBOX_TRY(reject_if_set(v, key, path));
   return {};
 }

@@ -41,7 +41,7 @@ constexpr std::pair<const char*, CapList> kCapSets[] = {
 };
 
 // Set in the schema, but nsbox cannot apply them yet.
-constexpr const char* kUnsupportedProcessFields[] = {"execCPUAffinity", "scheduler", "ioPriority"};
+constexpr const char* kUnsupportedProcessFields[] = {"execCPUAffinity"};
 
 }  // namespace
 
@@ -120,9 +120,9 @@ Status decode_security(const json& v, const std::string& path, Process* out) {
   NSBOX_TRY(get(v, "noNewPrivileges", path, &out->no_new_privileges));
   NSBOX_TRY(get(v, "oomScoreAdj", path, &out->oom_score_adj));
   NSBOX_TRY(get(v, "apparmorProfile", path, &out->apparmor_profile));
-  NSBOX_TRY(reject_if_set(v, "apparmorProfile", path));
   NSBOX_TRY(get(v, "selinuxLabel", path, &out->selinux_label));
-  return reject_if_set(v, "selinuxLabel", path);
+  NSBOX_TRY(get(v, "ioPriority", path, &out->io_priority));
+  return get(v, "scheduler", path, &out->scheduler);
 }
 
 }  // namespace

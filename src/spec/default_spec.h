@@ -10,7 +10,9 @@ namespace nsbox::spec {
 // "nsbox". rootless applies runc's `spec --rootless` conversion (user namespace
 // mapping the caller's euid/egid to 0, no network namespace, /sys rbind, no
 // uid=/gid= mount options, no linux.resources). cgroup_ns adds a cgroup
-// namespace (runc does so on cgroup v2 hosts).
-std::string default_spec_json(bool rootless, bool cgroup_ns);
+// namespace (runc does so on cgroup v2 hosts). seccomp adds linux.seccomp,
+// a Docker-like default profile for x86 (`nsbox spec --seccomp-default`):
+// an allow-list, EPERM for the rest.
+std::string default_spec_json(bool rootless, bool cgroup_ns, bool seccomp = false);
 
 }  // namespace nsbox::spec

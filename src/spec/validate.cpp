@@ -1,5 +1,6 @@
 // validate_config(): namespace dependencies that the JSON shape cannot express.
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <algorithm>
 #include <string_view>
@@ -91,6 +92,33 @@ Status check_time_ns(const Linux& lx) {
   return {};
 }
 
+constexpr long kResctrlMagic = 0x7655821;  // RDTGROUP_SUPER_MAGIC
+
+// linux.intelRdt needs resctrl mounted in the runtime's mount namespace (the
+// spec's MUST); nsbox cannot apply its contents yet either way.
+Status check_intel_rdt(const Linux& lx) {
+  if (!lx.has_intel_rdt) return {};
+  struct statfs st {};
+  if (::statfs("/sys/fs/resctrl", &st) != 0 || st.f_type != kResctrlMagic) {
+    return make_error("linux.intelRdt: Intel RDT (resctrl) is not available on this host");
+  }
+  return make_error("linux.intelRdt: not supported yet");
+}
+
+// A SCHED_DEADLINE task cannot fork (EAGAIN) unless the scheduler is reset
+// in the child; the init sets it at create and forks startContainer hooks later.
+Status check_deadline_fork(const Config& cfg) {
+  if (!cfg.process || !cfg.process->scheduler || !cfg.hooks) return {};
+  const Scheduler& s = *cfg.process->scheduler;
+  if (s.policy != "SCHED_DEADLINE" || cfg.hooks->start_container.empty()) return {};
+  for (const auto& f : s.flags) {
+    if (f == "SCHED_FLAG_RESET_ON_FORK") return {};
+  }
+  return make_error(
+      "process.scheduler.policy: SCHED_DEADLINE cannot fork startContainer hooks (add "
+      "SCHED_FLAG_RESET_ON_FORK to process.scheduler.flags)");
+}
+
 }  // namespace
 
 Status validate_config(const Config& cfg) {
@@ -99,6 +127,8 @@ Status validate_config(const Config& cfg) {
   NSBOX_TRY(check_names(cfg, lx));
   NSBOX_TRY(check_user_ns(lx));
   NSBOX_TRY(check_time_ns(lx));
+  NSBOX_TRY(check_intel_rdt(lx));
+  NSBOX_TRY(check_deadline_fork(cfg));
   for (const auto& entry : lx.sysctl) NSBOX_TRY(check_sysctl(lx, entry.first));
   return {};
 }

@@ -197,13 +197,15 @@ const std::vector<BadConfig>& bad_configs() {
          return dump(c);
        },
        {"linux.namespaces", "mount"}},
-      {"Seccomp",
+      {"SeccompUnknownAction",
        [](Sandbox&) {
          auto c = base();
-         c["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}};
+         c["linux"]["seccomp"] = {
+             {"defaultAction", "SCMP_ACT_ALLOW"},
+             {"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_FOO"}}}}};
          return dump(c);
        },
-       {"linux.seccomp", "not supported yet"}},
+       {"linux.seccomp.syscalls[0].action", "unknown action \"SCMP_ACT_FOO\""}},
       {"MemoryLimitNotANumber",
        [](Sandbox&) {
          auto c = base();
@@ -225,13 +227,13 @@ const std::vector<BadConfig>& bad_configs() {
          return dump(c);
        },
        {"process.terminal", "not supported yet"}},
-      {"ApparmorProfile",
+      {"ExecCpuAffinity",
        [](Sandbox&) {
          auto c = base();
-         c["process"]["apparmorProfile"] = "docker-default";
+         c["process"]["execCPUAffinity"] = {{"initial", "0"}};
          return dump(c);
        },
-       {"process.apparmorProfile", "not supported yet"}},
+       {"process.execCPUAffinity", "not supported yet"}},
       {"IdmapMountOption",
        [](Sandbox& sb) {
          auto c = base();

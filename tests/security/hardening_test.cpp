@@ -109,11 +109,11 @@ TEST(Hardening, NoHostFdReachesTheContainer) {
 TEST(Hardening, CwdSymlinkStaysInTheRootfs) {
   Sandbox sb;
   std::string rootfs = own_rootfs(sb, "rootfs-cwd");
-  std::filesystem::create_directory_symlink("/etc", rootfs + "/work");
+  std::filesystem::create_directory_symlink("/etc", rootfs + "/cwd-link");
   std::ofstream(rootfs + "/etc/marker") << "rootfs etc\n";
   auto cfg = Sandbox::default_config({"sh", "-c", "pwd; cat marker"});
   cfg["root"]["path"] = rootfs;
-  cfg["process"]["cwd"] = "/work";
+  cfg["process"]["cwd"] = "/cwd-link";
   auto o = sb.run(cfg);
   ASSERT_EQ(o.status, 0) << o.err;
   EXPECT_TRUE(contains(o.out, "rootfs etc")) << o.out;

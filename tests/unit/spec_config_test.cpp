@@ -2,6 +2,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -435,32 +436,307 @@ TEST(SpecParse, ResourcesErrors) {
 
 TEST(SpecParse, UnsupportedProperties) {
   expect_errors({
-      {{{"/linux/seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"}}}},
-       "linux.seccomp: not supported yet"},
-      {{{"/process/apparmorProfile", "docker-default"}},
-       "process.apparmorProfile: not supported yet"},
-      {{{"/process/selinuxLabel", "system_u:system_r:svirt_lxc_net_t:s0"}},
-       "process.selinuxLabel: not supported yet"},
-      {{{"/linux/mountLabel", "system_u:object_r:svirt_sandbox_file_t:s0"}},
-       "linux.mountLabel: not supported yet"},
       {{{"/linux/netDevices", {{"eth0", {{"name", "eth1"}}}}}},
        "linux.netDevices: not supported yet"},
       {{{"/linux/memoryPolicy", {{"mode", "MPOL_BIND"}}}}, "linux.memoryPolicy: not supported yet"},
       {{{"/process/execCPUAffinity", {{"initial", "0"}}}},
        "process.execCPUAffinity: not supported yet"},
-      {{{"/process/scheduler", {{"policy", "SCHED_OTHER"}}}},
-       "process.scheduler: not supported yet"},
-      {{{"/process/ioPriority", {{"class", "IOPRIO_CLASS_BE"}}}},
-       "process.ioPriority: not supported yet"},
-      {{{"/linux/personality", {{"domain", "LINUX32"}}}}, "linux.personality: not supported yet"},
-      {{{"/linux/intelRdt", {{"closID", "x"}}}}, "linux.intelRdt: not supported yet"},
       {{{"/mounts/0/uidMappings", user_ns_mappings(1)}},
        "mounts[0].uidMappings: not supported yet"},
       {{{"/mounts/4/gidMappings", user_ns_mappings(1)}},
        "mounts[4].gidMappings: not supported yet"},
       {{{"/process/terminal", true}}, "process.terminal: not supported yet"},
-      {{{"/process/apparmorProfile", 1}}, "process.apparmorProfile: expected string"},
   });
+}
+
+json seccomp_rule(const std::vector<std::string>& names, const std::string& action) {
+  return {{"names", names}, {"action", action}};
+}
+
+TEST(SpecParse, Seccomp) {
+  json sc = {
+      {"defaultAction", "SCMP_ACT_ERRNO"},
+      {"defaultErrnoRet", 38},
+      {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}},
+      {"flags", {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}},
+      {"listenerPath", "/run/agent.sock"},
+      {"listenerMetadata", "meta"},
+      {"syscalls",
+       {seccomp_rule({"read", "no_such_syscall_yet"}, "SCMP_ACT_ALLOW"),
+        {{"names", {"kill"}},
+         {"action", "SCMP_ACT_TRACE"},
+         {"errnoRet", 5},
+         {"args",
+          {{{"index", 1}, {"value", 10}, {"op", "SCMP_CMP_EQ"}},
+           {{"index", 0}, {"value", 0xff}, {"valueTwo", 3}, {"op", "SCMP_CMP_MASKED_EQ"}}}}},
+        seccomp_rule({"mkdir"}, "SCMP_ACT_NOTIFY")}},
+  };
+  auto r = parse_config(patched({{"/linux/seccomp", sc}}).dump());
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  ASSERT_TRUE(r->linux_->seccomp);
+  const Seccomp& s = *r->linux_->seccomp;
+  EXPECT_EQ(s.default_action, "SCMP_ACT_ERRNO");
+  EXPECT_EQ(s.default_errno_ret, 38u);
+  EXPECT_EQ(s.architectures, (std::vector<std::string>{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}));
+  EXPECT_EQ(s.flags.size(), 2u);
+  EXPECT_EQ(s.listener_path, "/run/agent.sock");
+  EXPECT_EQ(s.listener_metadata, "meta");
+  ASSERT_EQ(s.syscalls.size(), 3u);
+  // Unknown syscall names are left to the filter build (skipped there).
+  EXPECT_EQ(s.syscalls[0].names, (std::vector<std::string>{"read", "no_such_syscall_yet"}));
+  EXPECT_FALSE(s.syscalls[0].errno_ret);
+  EXPECT_EQ(s.syscalls[1].action, "SCMP_ACT_TRACE");
+  EXPECT_EQ(s.syscalls[1].errno_ret, 5u);
+  ASSERT_EQ(s.syscalls[1].args.size(), 2u);
+  EXPECT_EQ(s.syscalls[1].args[0].index, 1u);
+  EXPECT_EQ(s.syscalls[1].args[0].value, 10u);
+  EXPECT_EQ(s.syscalls[1].args[0].value_two, 0u);
+  EXPECT_EQ(s.syscalls[1].args[1].op, "SCMP_CMP_MASKED_EQ");
+  EXPECT_EQ(s.syscalls[1].args[1].value_two, 3u);
+  EXPECT_EQ(s.syscalls[2].action, "SCMP_ACT_NOTIFY");
+
+  // Without a notify rule listenerPath is ignored, even a relative one.
+  auto quiet = parse_config(
+      patched({{"/linux/seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"}, {"listenerPath", "x"}}}})
+          .dump());
+  ASSERT_TRUE(quiet.ok()) << quiet.error().msg;
+  EXPECT_TRUE(quiet->linux_->seccomp->syscalls.empty());
+}
+
+TEST(SpecParse, SeccompDefaultProfile) {
+  auto r = parse_config(default_spec_json(false, true, true));
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  ASSERT_TRUE(r->linux_->seccomp);
+  EXPECT_EQ(r->linux_->seccomp->default_action, "SCMP_ACT_ERRNO");
+  EXPECT_EQ(r->linux_->seccomp->default_errno_ret, static_cast<uint32_t>(EPERM));
+  EXPECT_FALSE(json::parse(default_spec_json(false, true))["linux"].contains("seccomp"));
+}
+
+TEST(SpecParse, SeccompErrors) {
+  json allow = seccomp_rule({"read"}, "SCMP_ACT_ALLOW");
+  auto with_rule = [&](const json& rule) {
+    return json{{"defaultAction", "SCMP_ACT_ALLOW"},
+                {"listenerPath", "/run/agent.sock"},
+                {"syscalls", {allow, allow, rule}}};
+  };
+  auto arg = [](json index, json op) {
+    json rule = seccomp_rule({"kill"}, "SCMP_ACT_ERRNO");
+    rule["args"] = {{{"index", std::move(index)}, {"value", 1}, {"op", std::move(op)}}};
+    return rule;
+  };
+  expect_errors({
+      {{{"/linux/seccomp", json::object()}}, "linux.seccomp.defaultAction: required"},
+      {{{"/linux/seccomp", {{"defaultAction", "SCMP_ACT_FOO"}}}},
+       "linux.seccomp.defaultAction: unknown action \"SCMP_ACT_FOO\""},
+      {{{"/linux/seccomp", {{"defaultAction", "SCMP_ACT_NOTIFY"}}}},
+       "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"},
+      {{{"/linux/seccomp", with_rule(seccomp_rule({"read"}, "SCMP_ACT_FOO"))}},
+       "linux.seccomp.syscalls[2].action: unknown action \"SCMP_ACT_FOO\""},
+      {{{"/linux/seccomp", with_rule({{"names", {"read"}}})}},
+       "linux.seccomp.syscalls[2].action: required"},
+      {{{"/linux/seccomp", with_rule({{"action", "SCMP_ACT_ERRNO"}})}},
+       "linux.seccomp.syscalls[2].names: required"},
+      {{{"/linux/seccomp", with_rule(seccomp_rule({}, "SCMP_ACT_ERRNO"))}},
+       "linux.seccomp.syscalls[2].names: needs at least one name"},
+      {{{"/linux/seccomp",
+         {{"defaultAction", "SCMP_ACT_ALLOW"},
+          {"architectures", {"SCMP_ARCH_X86", "SCMP_ARCH_VAX"}}}}},
+       "linux.seccomp.architectures[1]: unknown architecture \"SCMP_ARCH_VAX\""},
+      {{{"/linux/seccomp",
+         {{"defaultAction", "SCMP_ACT_ALLOW"}, {"flags", {"SECCOMP_FILTER_FLAG_FOO"}}}}},
+       "linux.seccomp.flags[0]: unknown flag \"SECCOMP_FILTER_FLAG_FOO\""},
+      {{{"/linux/seccomp", with_rule(arg(1, "SCMP_CMP_XX"))}},
+       "linux.seccomp.syscalls[2].args[0].op: unknown operator \"SCMP_CMP_XX\""},
+      {{{"/linux/seccomp", with_rule(arg(6, "SCMP_CMP_EQ"))}},
+       "linux.seccomp.syscalls[2].args[0].index: must be less than 6"},
+      {{{"/linux/seccomp", with_rule(arg(-1, "SCMP_CMP_EQ"))}},
+       "linux.seccomp.syscalls[2].args[0].index: expected unsigned 32-bit integer"},
+      {{{"/linux/seccomp", with_rule({{"names", {"kill"}},
+                                      {"action", "SCMP_ACT_ERRNO"},
+                                      {"args", {{{"index", 0}, {"op", "SCMP_CMP_EQ"}}}}})}},
+       "linux.seccomp.syscalls[2].args[0].value: required"},
+      {{{"/linux/seccomp",
+         with_rule({{"names", {"kill"}}, {"action", "SCMP_ACT_ALLOW"}, {"errnoRet", 1}})}},
+       "linux.seccomp.syscalls[2].errnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno"},
+      {{{"/linux/seccomp", {{"defaultAction", "SCMP_ACT_KILL"}, {"defaultErrnoRet", 1}}}},
+       "linux.seccomp.defaultErrnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno"},
+      {{{"/linux/seccomp", {{"defaultAction", "SCMP_ACT_ERRNO"}, {"defaultErrnoRet", -1}}}},
+       "linux.seccomp.defaultErrnoRet: expected unsigned 32-bit integer"},
+      {{{"/linux/seccomp",
+         {{"defaultAction", "SCMP_ACT_ALLOW"},
+          {"syscalls", {seccomp_rule({"mkdir"}, "SCMP_ACT_NOTIFY")}}}}},
+       "linux.seccomp.listenerPath: required by SCMP_ACT_NOTIFY "
+       "(linux.seccomp.syscalls[0].action)"},
+      {{{"/linux/seccomp",
+         {{"defaultAction", "SCMP_ACT_ALLOW"},
+          {"listenerPath", "run/a.sock"},
+          {"syscalls", {seccomp_rule({"mkdir"}, "SCMP_ACT_NOTIFY")}}}}},
+       "linux.seccomp.listenerPath: must be an absolute path"},
+      {{{"/linux/seccomp", with_rule(seccomp_rule({"mkdir", "sendmsg"}, "SCMP_ACT_NOTIFY"))}},
+       "linux.seccomp.syscalls[2].names[1]: SCMP_ACT_NOTIFY cannot be used for sendmsg"},
+      {{{"/linux/seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"}, {"listenerMetadata", "m"}}}},
+       "linux.seccomp.listenerMetadata: needs listenerPath"},
+      {{{"/linux/seccomp", "SCMP_ACT_ALLOW"}}, "linux.seccomp: expected object"},
+  });
+}
+
+TEST(SpecParse, ProcessAttributes) {
+  json doc = patched({{"/process/apparmorProfile", "nsbox-test"},
+                      {"/process/selinuxLabel", "system_u:system_r:container_t:s0:c1,c2"},
+                      {"/process/ioPriority", {{"class", "IOPRIO_CLASS_IDLE"}, {"priority", 7}}},
+                      {"/process/scheduler",
+                       {{"policy", "SCHED_DEADLINE"},
+                        {"nice", -3},
+                        {"flags", {"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM"}},
+                        {"runtime", 10000000},
+                        {"deadline", 30000000},
+                        {"period", 30000000}}},
+                      {"/linux/personality", {{"domain", "LINUX32"}, {"flags", json::array()}}},
+                      {"/linux/mountLabel", "system_u:object_r:container_file_t:s0"},
+                      {"/linux/intelRdt", json::object()}});
+  auto r = parse_config(doc.dump());
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  const Process& p = *r->process;
+  EXPECT_EQ(p.apparmor_profile, "nsbox-test");
+  EXPECT_EQ(p.selinux_label, "system_u:system_r:container_t:s0:c1,c2");
+  ASSERT_TRUE(p.io_priority);
+  EXPECT_EQ(p.io_priority->io_class, "IOPRIO_CLASS_IDLE");
+  EXPECT_EQ(p.io_priority->priority, 7);
+  ASSERT_TRUE(p.scheduler);
+  EXPECT_EQ(p.scheduler->policy, "SCHED_DEADLINE");
+  EXPECT_EQ(p.scheduler->nice, -3);
+  EXPECT_FALSE(p.scheduler->priority);
+  EXPECT_EQ(p.scheduler->flags,
+            (std::vector<std::string>{"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM"}));
+  EXPECT_EQ(p.scheduler->runtime, 10000000u);
+  EXPECT_EQ(p.scheduler->deadline, 30000000u);
+  EXPECT_EQ(p.scheduler->period, 30000000u);
+  const Linux& lx = *r->linux_;
+  ASSERT_TRUE(lx.personality);
+  EXPECT_EQ(lx.personality->domain, "LINUX32");
+  EXPECT_EQ(lx.mount_label, "system_u:object_r:container_file_t:s0");
+  EXPECT_TRUE(lx.has_intel_rdt);
+
+  // Optional members default as the spec says; no intelRdt, no personality.
+  auto plain =
+      parse_config(patched({{"/process/ioPriority", {{"class", "IOPRIO_CLASS_BE"}}},
+                            {"/process/scheduler", {{"policy", "SCHED_FIFO"}, {"priority", 99}}}})
+                       .dump());
+  ASSERT_TRUE(plain.ok()) << plain.error().msg;
+  EXPECT_EQ(plain->process->io_priority->priority, 0);
+  EXPECT_EQ(plain->process->scheduler->priority, 99);
+  EXPECT_FALSE(plain->process->scheduler->nice);
+  EXPECT_FALSE(plain->linux_->personality);
+  EXPECT_FALSE(plain->linux_->has_intel_rdt);
+}
+
+TEST(SpecParse, ProcessAttributeNameValues) {
+  EXPECT_EQ(io_priority_class_value("IOPRIO_CLASS_RT"), 1);
+  EXPECT_EQ(io_priority_class_value("IOPRIO_CLASS_BE"), 2);
+  EXPECT_EQ(io_priority_class_value("IOPRIO_CLASS_IDLE"), 3);
+  EXPECT_EQ(io_priority_class_value("IOPRIO_CLASS_NONE"), std::nullopt);
+  EXPECT_EQ(sched_policy_value("SCHED_OTHER"), SCHED_OTHER);
+  EXPECT_EQ(sched_policy_value("SCHED_FIFO"), SCHED_FIFO);
+  EXPECT_EQ(sched_policy_value("SCHED_RR"), SCHED_RR);
+  EXPECT_EQ(sched_policy_value("SCHED_BATCH"), SCHED_BATCH);
+  EXPECT_EQ(sched_policy_value("SCHED_ISO"), 4);
+  EXPECT_EQ(sched_policy_value("SCHED_IDLE"), SCHED_IDLE);
+  EXPECT_EQ(sched_policy_value("SCHED_DEADLINE"), 6);
+  EXPECT_EQ(sched_policy_value("sched_fifo"), std::nullopt);
+  EXPECT_EQ(sched_flag_value("SCHED_FLAG_RESET_ON_FORK"), 0x01u);
+  EXPECT_EQ(sched_flag_value("SCHED_FLAG_RECLAIM"), 0x02u);
+  EXPECT_EQ(sched_flag_value("SCHED_FLAG_DL_OVERRUN"), 0x04u);
+  EXPECT_EQ(sched_flag_value("SCHED_FLAG_KEEP_POLICY"), 0x08u);
+  EXPECT_EQ(sched_flag_value("SCHED_FLAG_KEEP_PARAMS"), 0x10u);
+  EXPECT_EQ(sched_flag_value("SCHED_FLAG_UTIL_CLAMP_MIN"), 0x20u);
+  EXPECT_EQ(sched_flag_value("SCHED_FLAG_UTIL_CLAMP_MAX"), 0x40u);
+  EXPECT_EQ(sched_flag_value("SCHED_FLAG_ALL"), std::nullopt);
+}
+
+TEST(SpecParse, ProcessAttributeErrors) {
+  expect_errors({
+      {{{"/process/apparmorProfile", 1}}, "process.apparmorProfile: expected string"},
+      {{{"/process/selinuxLabel", true}}, "process.selinuxLabel: expected string"},
+      {{{"/linux/mountLabel", json::array()}}, "linux.mountLabel: expected string"},
+      {{{"/process/ioPriority", "IOPRIO_CLASS_BE"}}, "process.ioPriority: expected object"},
+      {{{"/process/ioPriority", {{"priority", 1}}}}, "process.ioPriority.class: required"},
+      {{{"/process/ioPriority", {{"class", "IOPRIO_CLASS_NONE"}}}},
+       "process.ioPriority.class: unknown class \"IOPRIO_CLASS_NONE\" (expected "
+       "IOPRIO_CLASS_RT, IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE)"},
+      {{{"/process/ioPriority", {{"class", "IOPRIO_CLASS_BE"}, {"priority", 8}}}},
+       "process.ioPriority.priority: must be between 0 and 7"},
+      {{{"/process/ioPriority", {{"class", "IOPRIO_CLASS_BE"}, {"priority", -1}}}},
+       "process.ioPriority.priority: must be between 0 and 7"},
+      {{{"/process/ioPriority", {{"class", "IOPRIO_CLASS_BE"}, {"priority", "1"}}}},
+       "process.ioPriority.priority: expected integer"},
+      {{{"/process/scheduler", json::object()}}, "process.scheduler.policy: required"},
+      {{{"/process/scheduler", {{"policy", "SCHED_NORMAL"}}}},
+       "process.scheduler.policy: unknown policy \"SCHED_NORMAL\""},
+      {{{"/process/scheduler", {{"policy", "SCHED_OTHER"}, {"nice", 20}}}},
+       "process.scheduler.nice: must be between -20 and 19"},
+      {{{"/process/scheduler", {{"policy", "SCHED_OTHER"}, {"nice", -21}}}},
+       "process.scheduler.nice: must be between -20 and 19"},
+      {{{"/process/scheduler", {{"policy", "SCHED_OTHER"}, {"nice", 1LL << 32}}}},
+       "process.scheduler.nice: expected 32-bit integer"},
+      {{{"/process/scheduler", {{"policy", "SCHED_FIFO"}}}},
+       "process.scheduler.priority: SCHED_FIFO needs a priority between 1 and 99"},
+      {{{"/process/scheduler", {{"policy", "SCHED_RR"}, {"priority", 100}}}},
+       "process.scheduler.priority: SCHED_RR needs a priority between 1 and 99"},
+      {{{"/process/scheduler", {{"policy", "SCHED_BATCH"}, {"priority", 5}}}},
+       "process.scheduler.priority: only SCHED_FIFO and SCHED_RR take a priority"},
+      {{{"/process/scheduler", {{"policy", "SCHED_OTHER"}, {"flags", {"SCHED_FLAG_NOPE"}}}}},
+       "process.scheduler.flags[0]: unknown flag \"SCHED_FLAG_NOPE\""},
+      {{{"/process/scheduler", {{"policy", "SCHED_OTHER"}, {"flags", "SCHED_FLAG_RECLAIM"}}}},
+       "process.scheduler.flags: expected array"},
+      {{{"/process/scheduler", {{"policy", "SCHED_OTHER"}, {"runtime", 5}}}},
+       "process.scheduler.runtime: only SCHED_DEADLINE takes runtime"},
+      {{{"/process/scheduler", {{"policy", "SCHED_IDLE"}, {"period", 5}}}},
+       "process.scheduler.period: only SCHED_DEADLINE takes period"},
+      {{{"/process/scheduler", {{"policy", "SCHED_DEADLINE"}, {"runtime", -1}}}},
+       "process.scheduler.runtime: expected unsigned 64-bit integer"},
+      {{{"/process/scheduler", {{"policy", "SCHED_DEADLINE"}, {"deadline", 100000}}}},
+       "process.scheduler.runtime: SCHED_DEADLINE needs at least 1024 (ns)"},
+      {{{"/process/scheduler",
+         {{"policy", "SCHED_DEADLINE"}, {"runtime", 200000}, {"deadline", 100000}}}},
+       "process.scheduler.deadline: must not be less than runtime"},
+      {{{"/process/scheduler",
+         {{"policy", "SCHED_DEADLINE"},
+          {"runtime", 2000},
+          {"deadline", 100000},
+          {"period", 5000}}}},
+       "process.scheduler.period: must not be less than deadline"},
+      {{{"/linux/personality", json::object()}}, "linux.personality.domain: required"},
+      {{{"/linux/personality", {{"domain", "LINUX64"}}}},
+       "linux.personality.domain: unknown domain \"LINUX64\" (expected LINUX or LINUX32)"},
+      {{{"/linux/personality", {{"domain", "LINUX"}, {"flags", {"ADDR_NO_RANDOMIZE"}}}}},
+       "linux.personality.flags[0]: unknown flag \"ADDR_NO_RANDOMIZE\" (the spec defines none)"},
+      {{{"/linux/personality", {{"domain", "LINUX"}, {"flags", {1}}}}},
+       "linux.personality.flags[0]: expected string"},
+      {{{"/linux/intelRdt", "closid"}}, "linux.intelRdt: expected object"},
+  });
+}
+
+TEST(SpecValidate, ProcessAttributes) {
+  // SCHED_DEADLINE refuses fork: startContainer hooks need RESET_ON_FORK.
+  json sched = {{"policy", "SCHED_DEADLINE"}, {"runtime", 10000}, {"deadline", 100000}};
+  json hook = {{"startContainer", {{{"path", "/bin/true"}}}}};
+  expect_errors({{{{"/process/scheduler", sched}, {"/hooks", hook}},
+                  "process.scheduler.policy: SCHED_DEADLINE cannot fork startContainer hooks (add "
+                  "SCHED_FLAG_RESET_ON_FORK to process.scheduler.flags)"}},
+                validate_msg);
+  EXPECT_EQ(validate_msg(patched({{"/process/scheduler", sched}})), "<ok>");
+  sched["flags"] = {"SCHED_FLAG_RESET_ON_FORK"};
+  EXPECT_EQ(validate_msg(patched({{"/process/scheduler", sched}, {"/hooks", hook}})), "<ok>");
+  hook = {{"prestart", {{{"path", "/bin/true"}}}}};
+  sched.erase("flags");
+  EXPECT_EQ(validate_msg(patched({{"/process/scheduler", sched}, {"/hooks", hook}})), "<ok>");
+
+  // intelRdt: resctrl must be mounted; even then nsbox cannot apply it yet.
+  struct statfs st {};
+  bool resctrl = ::statfs("/sys/fs/resctrl", &st) == 0 && st.f_type == 0x7655821;
+  EXPECT_EQ(validate_msg(patched({{"/linux/intelRdt", {{"closID", "x"}}}})),
+            resctrl ? "linux.intelRdt: not supported yet"
+                    : "linux.intelRdt: Intel RDT (resctrl) is not available on this host");
 }
 
 TEST(SpecParse, IgnoredAndEmptyProperties) {

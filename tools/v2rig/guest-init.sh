@@ -26,6 +26,8 @@ mount_all() {
   mkdir -p /proc /sys /dev /tmp /run
   mount -t proc proc /proc
   mount -t sysfs sysfs /sys
+  # securityfs: /sys/kernel/security/lsm and AppArmor's interface (AppArmor.*).
+  mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
   mount -t devtmpfs dev /dev 2>/dev/null
   mkdir -p /dev/pts /dev/shm /dev/mqueue
   mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
@@ -55,6 +57,7 @@ stage2() {
   mount_all
   enable_controllers
   echo "v2rig: kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2}' /proc/meminfo) kB"
+  echo "v2rig: LSMs: $(cat /sys/kernel/security/lsm 2>/dev/null || echo '?')"
   echo "v2rig: uptime at job start: $(cut -d' ' -f1 /proc/uptime) s"
   sh /v2rig/job
   rc=$?

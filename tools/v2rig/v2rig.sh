@@ -123,6 +123,10 @@ add_nsbox() {
   cp -a "$build/bundle-tools" "$root$build/bundle-tools"
   copy_with_libs "$root" "$build/nsbox_unit_tests"
   copy_with_libs "$root" "$build/nsbox_integration_tests"
+  # AppArmor.* load a test profile with it (package apparmor; skipped without).
+  local parser
+  parser=$(command -v apparmor_parser || true)
+  if [ -n "$parser" ]; then copy_with_libs "$root" "$parser"; fi
 }
 
 # "nsbox_unit_tests" -> "A.*:B.*" from tests/v2-tests.txt.
