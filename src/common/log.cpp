@@ -54,7 +54,9 @@ void write(Level lvl, const std::string& msg) {
   std::string line;
   if (g.fmt == Format::kJson) {
     nlohmann::json j = {{"level", level_name(lvl)}, {"msg", msg}, {"time", now_rfc3339()}};
-    line = j.dump() + "\n";
+    // replace: a message quoting invalid UTF-8 (from a bad config.json)
+    // must still make a log line, not throw.
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   } else if (g.to_file) {
     line = now_rfc3339() + " " + level_name(lvl) + ": " + msg + "\n";
   } else {

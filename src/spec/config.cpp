@@ -129,7 +129,7 @@ namespace {
 Status decode_version(const json& doc, Config* cfg) {
   NSBOX_TRY(get_required(doc, "ociVersion", "", &cfg->oci_version));
   if (!supported_version(cfg->oci_version)) {
-    return path_error("ociVersion", "unsupported version " + cfg->oci_version);
+    return path_error("ociVersion", "unsupported version " + quote(cfg->oci_version));
   }
   return {};
 }
@@ -173,6 +173,8 @@ Result<Config> parse_config(const std::string& json_text) {
     NSBOX_TRY(decode_config(doc, &cfg));
     return cfg;
   } catch (const json::parse_error& e) {
+    return make_error("config.json: invalid JSON: " + one_line(e.what()));
+  } catch (const json::out_of_range& e) {  // a number beyond double range
     return make_error("config.json: invalid JSON: " + one_line(e.what()));
   } catch (const std::exception& e) {  // not expected: decoders check types first
     return make_error("config.json: " + one_line(e.what()));
