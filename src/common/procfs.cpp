@@ -67,4 +67,17 @@ Status write_file(int root, const std::string& rel, std::string_view value) {
   return write_all(fd->get(), value);
 }
 
+Result<UniqueFd> open_verified(const std::string& path, int flags) {
+  UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
+  if (!fd) return sys_error("open " + path);
+  if (!on_procfs(fd.get())) return make_error(path + ": not on procfs", EXDEV);
+  return fd;
+}
+
+Status write_verified(const std::string& path, std::string_view value) {
+  auto fd = open_verified(path, O_WRONLY);
+  if (!fd) return std::move(fd).error();
+  return write_all(fd->get(), value);
+}
+
 }  // namespace nsbox::procfs

@@ -24,5 +24,10 @@ Result<UniqueFd> open_root();
 // mount crossings; the file must be on procfs.
 Result<UniqueFd> open_file(int root, const std::string& rel, int flags);
 Status write_file(int root, const std::string& rel, std::string_view value);
+// For the runtime's own /proc (the host mount namespace, which no bundle
+// can change): open path without following a final symlink and check that
+// the file is on procfs.
+Result<UniqueFd> open_verified(const std::string& path, int flags);
+Status write_verified(const std::string& path, std::string_view value);
 
 }  // namespace nsbox::procfs

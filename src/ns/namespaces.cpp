@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 
+#include "common/procfs.h"
 #include "common/util.h"
 
 namespace nsbox::ns {
@@ -108,8 +109,8 @@ Status join(const Plan& p, bool user_only) {
 }
 
 Result<UniqueFd> open_time_offsets() {
-  UniqueFd fd(::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
-  if (!fd) return sys_error("linux.timeOffsets: open /proc/self/timens_offsets");
+  auto fd = procfs::open_verified("/proc/self/timens_offsets", O_WRONLY);
+  if (!fd) return std::move(fd).error().wrap("linux.timeOffsets");
   return fd;
 }
 
@@ -133,8 +134,10 @@ Status enter_time_ns_for_children() {
 
 Status write_id_maps(pid_t pid, const spec::Linux& lx) {
   std::string base = "/proc/" + std::to_string(pid) + "/";
-  NSBOX_TRY_CTX(write_file(base + "uid_map", map_text(lx.uid_mappings)), "linux.uidMappings");
-  NSBOX_TRY_CTX(write_file(base + "gid_map", map_text(lx.gid_mappings)), "linux.gidMappings");
+  NSBOX_TRY_CTX(procfs::write_verified(base + "uid_map", map_text(lx.uid_mappings)),
+                "linux.uidMappings");
+  NSBOX_TRY_CTX(procfs::write_verified(base + "gid_map", map_text(lx.gid_mappings)),
+                "linux.gidMappings");
   return {};
 }
 

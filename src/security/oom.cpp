@@ -1,29 +1,19 @@
 #include "security/oom.h"
 
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <linux/oom.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <string>
 
 #include "common/fd.h"
+#include "common/procfs.h"
 #include "common/util.h"
 
 namespace nsbox::security {
 namespace {
 
 constexpr const char* kField = "process.oomScoreAdj";
-
-Result<UniqueFd> open_on_procfs(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
-  if (!fd) return sys_error("open " + path);
-  struct statfs st {};
-  if (::fstatfs(fd.get(), &st) < 0) return sys_error("fstatfs " + path);
-  if (st.f_type != PROC_SUPER_MAGIC) return make_error(path + ": not on procfs", EXDEV);
-  return fd;
-}
 
 // The current value, for the error message; "?" when unreadable.
 std::string read_current(int fd) {
@@ -49,7 +39,7 @@ Status set_oom_score_adj(pid_t pid, int value) {
                       EINVAL);
   }
   const std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
-  auto fd = open_on_procfs(path);
+  auto fd = procfs::open_verified(path, O_RDWR);
   if (!fd) return std::move(fd).error().wrap(kField);
   const std::string data = std::to_string(value);
   if (::pwrite(fd->get(), data.data(), data.size(), 0) == static_cast<ssize_t>(data.size())) {
