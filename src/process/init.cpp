@@ -138,7 +138,8 @@ Status apply_sysctls(const spec::Linux& lx) {
     for (size_t i = 4; i < rel.size(); ++i) {
       if (rel[i] == '.') rel[i] = '/';
     }
-    NSBOX_TRY_CTX(procfs::write_file(proc->get(), rel, value), "linux.sysctl.\"" + key + "\"");
+    NSBOX_TRY_CTX(procfs::write_file(proc->get(), rel, value),
+                  "linux.sysctl." + nsbox::quoted(key));
   }
   return {};
 }

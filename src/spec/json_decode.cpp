@@ -78,6 +78,8 @@ Status expect_absolute(const std::string& value, const std::string& path) {
 Status decode(const json& v, const std::string& path, std::string* out) {
   if (!v.is_string()) return path_error(path, "expected string");
   *out = v.get<std::string>();
+  // A NUL would silently cut the string where it reaches a system call.
+  if (out->find('\0') != std::string::npos) return path_error(path, "contains a NUL character");
   return {};
 }
 

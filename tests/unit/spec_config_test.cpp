@@ -922,5 +922,13 @@ TEST(SpecState, Json) {
   EXPECT_NE(state_to_json(s, false).find("bad"), std::string::npos);
 }
 
+// A NUL inside a string would be cut where it reaches a system call.
+TEST(SpecParse, NulInStringsIsRefused) {
+  expect_errors({
+      {{{"/root/path", std::string("rootfs\0/../etc", 14)}}, "root.path: contains a NUL character"},
+      {{{"/process/args/0", std::string("sh\0x", 4)}}, "process.args[0]: contains a NUL character"},
+  });
+}
+
 }  // namespace
 }  // namespace nsbox::spec
