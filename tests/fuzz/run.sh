@@ -30,6 +30,7 @@ for f in ${FUZZERS:-config_fuzzer resources_fuzzer}; do
     ${FUZZ_ARGS:-} "$scratch" "$corpus" >"$log" 2>&1
   rc=$?
   grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" | sed 's/^/   /'
+  grep -E '^#[0-9]+: cov:' "$log" | tail -n 1 | sed 's/^/   /'  # -fork=N
   grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' \
     "$log" | sed 's/^/   /'
   if [ "$rc" -ne 0 ]; then

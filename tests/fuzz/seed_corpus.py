@@ -10,12 +10,14 @@ them):
                   --seccomp-default), and its linux.resources
   spec-*          the JSON examples of the runtime spec's config.md and
                   config-linux.md; fragments are merged into the default config
-                  (config-linux.md's under "linux", resource ones also under
-                  linux.resources and, alone, as an `update --resources` document)
+                  (config-linux.md's under "linux", resource ones under
+                  linux.resources and also, alone, as `update --resources` documents)
   hostile-*       wrong types, out-of-range and huge numbers, unsupported
                   fields, namespace dependencies, deep nesting, unicode, nulls,
                   broken JSON
 
+Other files in the corpus are kept: regress-* (reproducers of fixed findings,
+moved from tests/fuzz/crashes/) and the SHA1-named inputs of FUZZ_MERGE=1.
 Inputs that currently crash a fuzzer do not belong here (libFuzzer stops on a
 crashing seed, and `make test` runs this corpus): they go to tests/fuzz/crashes/.
 """
@@ -25,7 +27,6 @@ import copy
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ RESOURCE_KEYS = {"devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits"
                  "rdma", "unified"}
 
 
+SEED_PREFIXES = ("default", "spec-", "hostile-")
 LINUX_KEYS = {"namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices", "netDevices",
               "cgroupsPath", "rootfsPropagation", "resources", "sysctl", "seccomp",
               "maskedPaths", "readonlyPaths", "mountLabel", "intelRdt", "personality",
@@ -112,12 +114,10 @@ def hostile_config(d):
     ns_all = [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "cgroup")]
     edits = {
         # ociVersion
-        "version-int": (["ociVersion"], 1),
         "version-2": (["ociVersion"], "2.0.0"),
         "version-suffix": (["ociVersion"], "1.2.3-rc.1+meta"),
         "version-missing": (["ociVersion"], DELETE),
         # root and mounts
-        "root-string": (["root"], "rootfs"),
         "root-empty-path": (["root"], {"path": ""}),
         "root-missing": (["root"], DELETE),
         "mounts-null-item": (["mounts"], [None]),
@@ -134,7 +134,6 @@ def hostile_config(d):
         "uid-negative": (["process", "user", "uid"], -1),
         "uid-2p32": (["process", "user", "uid"], 2**32),
         "uid-float": (["process", "user", "uid"], 1.0),
-        "uid-string": (["process", "user", "uid"], "0"),
         "rlimit-soft-above-hard": (["process", "rlimits"],
                                    [{"type": "RLIMIT_NOFILE", "soft": 2, "hard": 1}]),
         "rlimit-duplicate": (["process", "rlimits"],
@@ -150,7 +149,6 @@ def hostile_config(d):
         "io-priority": (["process", "ioPriority"], {"class": "IOPRIO_CLASS_RT",
                                                     "priority": 7}),
         # names, hooks, annotations
-        "hostname-int": (["hostname"], 1),
         "hostname-unicode": (["hostname"], "h\u00f8st-\u6f22\u5b57-\U0001f600"),
         "hooks-relative": (["hooks"], {"prestart": [{"path": "hook"}]}),
         "hooks-timeout-zero": (["hooks"], {"poststop": [{"path": "/bin/true", "timeout": 0}]}),
@@ -165,8 +163,8 @@ def hostile_config(d):
         # linux
         "ns-duplicate": (["linux", "namespaces"], [{"type": "pid"}, {"type": "pid"}]),
         "ns-unknown": (["linux", "namespaces"], [{"type": "bogus"}]),
-        "ns-relative-path": (["linux", "namespaces"], [{"type": "net", "path": "netns"}]),
-        "ns-join-self": (["linux", "namespaces"], ns_all[:4] + [{"type": "uts",
+        "ns-relative-path": (["linux", "namespaces"], [{"type": "network", "path": "netns"}]),
+        "ns-join-self": (["linux", "namespaces"], ns_all[:3] + [{"type": "uts",
                                                                 "path": "/proc/self/ns/uts"}]),
         "ns-user-no-maps": (["linux", "namespaces"], ns_all + [{"type": "user"}]),
         "maps-without-userns": (["linux", "uidMappings"], [{"containerID": 0, "hostID": 1000,
@@ -180,7 +178,6 @@ def hostile_config(d):
         "devices-huge": (["linux", "devices"], [{"path": "/dev/x", "type": "b",
                                                  "major": 2**63 - 1, "minor": -2**63,
                                                  "fileMode": 2**32}]),
-        "sysctl-net-no-netns": (["linux", "sysctl"], {"net.ipv4.ip_forward": "1"}),
         "sysctl-slashes": (["linux", "sysctl"], {"kernel/shmmax": "1", "net/core/somaxconn": "1",
                                                  "kernel/hostname": "h"}),
         "sysctl-host": (["linux", "sysctl"], {"vm.swappiness": "1"}),
@@ -188,8 +185,7 @@ def hostile_config(d):
         # seccomp, personality, intelRdt, LSM labels, scheduler, ioPriority
         "seccomp-bad-action": (["linux", "seccomp"], {"defaultAction": "SCMP_ACT_BOGUS"}),
         "seccomp-args": (["linux", "seccomp"], {
-            "defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": 2**32,
-            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_BOGUS"],
+            "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
             "flags": ["SECCOMP_FILTER_FLAG_LOG"],
             "syscalls": [{"names": ["personality", ""], "action": "SCMP_ACT_ERRNO",
                           "errnoRet": 1, "args": [{"index": 6, "value": U64_MAX,
@@ -210,6 +206,16 @@ def hostile_config(d):
             "flags": ["SCHED_FLAG_RESET_ON_FORK"]}),
         "io-priority-8": (["process", "ioPriority"], {"class": "IOPRIO_CLASS_BE",
                                                       "priority": 8}),
+        "scheduler-other-priority": (["process", "scheduler"], {"policy": "SCHED_OTHER",
+                                                                "priority": 1, "nice": 19}),
+        "scheduler-nice": (["process", "scheduler"], {"policy": "SCHED_BATCH", "nice": -21}),
+        "scheduler-fifo-runtime": (["process", "scheduler"], {"policy": "SCHED_FIFO",
+                                                              "priority": 99, "runtime": 1}),
+        "seccomp-notify-default": (["linux", "seccomp"], {"defaultAction": "SCMP_ACT_NOTIFY",
+                                                          "listenerPath": "/run/agent.sock"}),
+        "seccomp-notify-sendmsg": (["linux", "seccomp"], {
+            "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
+            "syscalls": [{"names": ["sendmsg"], "action": "SCMP_ACT_NOTIFY"}]}),
     }
     out = []
     for name, (path, value) in edits.items():
@@ -219,6 +225,17 @@ def hostile_config(d):
     no_uts["linux"]["namespaces"] = [n for n in no_uts["linux"]["namespaces"]
                                      if n["type"] != "uts"]
     out.append(("hostname-no-uts", dump(no_uts)))
+    # Net sysctls need a network namespace.
+    no_net = set_path(d, ["linux", "sysctl"], {"net.ipv4.ip_forward": "1"})
+    no_net["linux"]["namespaces"] = [n for n in no_net["linux"]["namespaces"]
+                                     if n["type"] != "network"]
+    out.append(("sysctl-net-no-netns", dump(no_net)))
+    # SCHED_DEADLINE cannot fork the startContainer hooks without reset-on-fork.
+    deadline = set_path(d, ["process", "scheduler"], {"policy": "SCHED_DEADLINE",
+                                                      "runtime": 10**6, "deadline": 10**7,
+                                                      "period": 10**7})
+    deadline["hooks"] = {"startContainer": [{"path": "/bin/true"}]}
+    out.append(("scheduler-deadline-hooks", dump(deadline)))
     # A new user and time namespace with what they need.
     full = copy.deepcopy(d)
     full["linux"]["namespaces"] += [{"type": "user"}, {"type": "time"}]
@@ -236,7 +253,6 @@ def hostile_config(d):
         "doc-empty": b"",
         "doc-null": b"null",
         "doc-array": b"[]",
-        "doc-string": b'"config"',
         "doc-truncated": text[: len(text) // 2],
         "doc-trailing": text + b"{}",
         "doc-bom": b"\xef\xbb\xbf" + text,
@@ -269,7 +285,6 @@ def hostile_resources(r):
     """(name, bytes) variants of the resources document r."""
     edits = {
         "memory-limit-minus-2": (["memory", "limit"], -2),
-        "memory-limit-u64max": (["memory", "limit"], U64_MAX),
         "memory-swappiness-101": (["memory", "swappiness"], 101),
         "memory-array": (["memory"], []),
         "cpu-idle-2": (["cpu", "idle"], 2),
@@ -277,14 +292,11 @@ def hostile_resources(r):
         "cpu-quota-unlimited": (["cpu"], {"quota": -1, "burst": 2000}),
         "pids-minus-2": (["pids"], {"limit": -2}),
         "pids-empty": (["pids"], {}),
-        "pids-string": (["pids"], {"limit": "1"}),
         "hugepage-bad-sizes": (["hugepageLimits"], [{"pageSize": "2mB", "limit": 1}]),
-        "hugepage-no-digits": (["hugepageLimits"], [{"pageSize": "MB", "limit": 1}]),
         "hugepage-ok": (["hugepageLimits"], [{"pageSize": "2MB", "limit": 2**21},
                                              {"pageSize": "1GB", "limit": 0}]),
         "unified-dotdot": (["unified"], {"../memory.max": "1"}),
         "unified-no-dot": (["unified"], {"memorymax": "1"}),
-        "unified-int": (["unified"], {"memory.max": 1}),
         "unified-ok": (["unified"], {"memory.high": "max", "io.weight": "default 100",
                                      "\u00fc.x": ""}),
         "rdma-empty": (["rdma"], {"mlx5_1": {}}),
@@ -308,7 +320,6 @@ def hostile_resources(r):
         "doc-null": b"null",
         "doc-empty-object": b"{}",
         "doc-array": b"[]",
-        "doc-string": b'"memory"',
         "doc-truncated": dump(r)[:20],
         "doc-runc-update": b'{"memory":{"limit":536870912,"reservation":268435456,"swap":'
                            b'1073741824},"cpu":{"shares":512,"quota":50000,"period":100000,'
@@ -362,8 +373,12 @@ def main():
 
     for fuzzer, seeds in (("config_fuzzer", configs), ("resources_fuzzer", resources)):
         out = os.path.join(args.out, fuzzer)
-        shutil.rmtree(out, ignore_errors=True)
-        os.makedirs(out)
+        os.makedirs(out, exist_ok=True)
+        # Only this script's seeds are replaced: regress-* (fixed findings)
+        # and merged (SHA1-named) inputs stay.
+        for name in os.listdir(out):
+            if name.startswith(SEED_PREFIXES):
+                os.remove(os.path.join(out, name))
         for name, data in seeds:
             with open(os.path.join(out, name + ".json"), "wb") as f:
                 f.write(data)
