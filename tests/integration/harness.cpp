@@ -160,6 +160,11 @@ Output Sandbox::run(const nlohmann::json& cfg, const std::string& input) {
   return nsbox({"run", "--bundle", b, id}, input);
 }
 
+int Sandbox::pid_of(const std::string& id) {
+  auto o = nsbox({"state", id});
+  return o.status == 0 ? nlohmann::json::parse(o.out)["pid"].get<int>() : -1;
+}
+
 std::string Sandbox::leftovers() const {
   std::string out;
   std::error_code ec;

@@ -42,6 +42,8 @@ class Sandbox {
   Output nsbox(const std::vector<std::string>& args, const std::string& input = {});
   // nsbox run of a config; stdout of the container.
   Output run(const nlohmann::json& cfg, const std::string& input = {});
+  // The container's pid from `nsbox state` (-1 when state fails).
+  int pid_of(const std::string& id);
   // Nothing left in --root, no cgroup or mount naming one of our IDs.
   std::string leftovers() const;
 

@@ -60,11 +60,6 @@ std::string inside(const std::string& controller, const std::string& v1_file,
       GTEST_SKIP() << "host has no " << (c) << " cgroup controller (runs in the v2 guest)"; \
   } while (0)
 
-int pid_of(Sandbox& sb, const std::string& id) {
-  auto o = sb.nsbox({"state", id});
-  return o.status == 0 ? json::parse(o.out)["pid"].get<int>() : -1;
-}
-
 // A file the container writes under its /dev/shm, read from the host.
 std::string shm_path(int pid, const std::string& name) {
   return "/proc/" + std::to_string(pid) + "/root/dev/shm/" + name;
@@ -125,7 +120,7 @@ TEST(Resources, MemoryHogIsOomKilledAndCounted) {
       sb, cfg,
       step("limit", "cat " + limit_file) + step("hog", "/home/nsbox-testprog hog 96") + "sleep 60");
   ASSERT_FALSE(id.empty());
-  int pid = pid_of(sb, id);
+  int pid = sb.pid_of(id);
   EXPECT_EQ(wait_for(pid, "limit"), "33554432\n0\n");
   std::string hog = wait_for(pid, "hog");
   EXPECT_FALSE(contains(hog, "hog-done")) << hog;
@@ -211,7 +206,7 @@ TEST(Resources, EventsStreamsStatsAndOom) {
   std::string id = start_script(
       sb, cfg, "while [ ! -e /dev/shm/go ]; do sleep 0.05; done; /home/nsbox-testprog hog 96");
   ASSERT_FALSE(id.empty());
-  int pid = pid_of(sb, id);
+  int pid = sb.pid_of(id);
   EventsProcess ev(sb.root(), id);
   ASSERT_GT(ev.pid, 0);
   // A first stats event means the OOM watch is registered.
@@ -238,7 +233,7 @@ TEST(Resources, PidsLimitStopsForkBomb) {
                                 step("max", "cat " + inside("pids", "pids.max", "pids.max")) +
                                     step("forks", "/home/nsbox-testprog forks 50") + "sleep 60");
   ASSERT_FALSE(id.empty());
-  int pid = pid_of(sb, id);
+  int pid = sb.pid_of(id);
   EXPECT_EQ(wait_for(pid, "max"), "10\n0\n");
   std::string forks = wait_for(pid, "forks");
   long ok = -1, failed = -1;
@@ -307,7 +302,7 @@ TEST(Resources, UpdateChangesLiveLimits) {
                                     step("after", "cat " + mem + " " + pids) +
                                     step("forks", "/home/nsbox-testprog forks 8") + "sleep 60");
   ASSERT_FALSE(id.empty());
-  int pid = pid_of(sb, id);
+  int pid = sb.pid_of(id);
   auto u = sb.nsbox({"update", "--memory", "48m", "--pids-limit", "20", id});
   ASSERT_EQ(u.status, 0) << u.err;
   std::ofstream(shm_path(pid, "go")).put('1');

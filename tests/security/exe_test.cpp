@@ -19,11 +19,6 @@ using nsbox::it::slurp;
 
 namespace {
 
-int pid_of(Sandbox& sb, const std::string& id) {
-  auto o = sb.nsbox({"state", id});
-  return o.status == 0 ? json::parse(o.out)["pid"].get<int>() : -1;
-}
-
 // The pid of host pid `pid` in its innermost PID namespace (NSpid).
 std::string inner_pid(int pid) {
   std::istringstream status(slurp("/proc/" + std::to_string(pid) + "/status"));
@@ -60,7 +55,7 @@ TEST(Cve20195736, CreatedInitInASharedPidNamespace) {
   }
   std::string b = sb.new_id("cvb");
   ASSERT_EQ(sb.nsbox({"run", "-d", "-b", sb.bundle(b_cfg, b), b}).status, 0);
-  int b_pid = pid_of(sb, b);
+  int b_pid = sb.pid_of(b);
 
   auto a_cfg = Sandbox::default_config({"true"});
   for (auto& ns : a_cfg["linux"]["namespaces"]) {
@@ -69,7 +64,7 @@ TEST(Cve20195736, CreatedInitInASharedPidNamespace) {
   std::string a = sb.new_id("cva");
   auto created = sb.nsbox({"create", "-b", sb.bundle(a_cfg, a), a});
   ASSERT_EQ(created.status, 0) << created.err;
-  int a_pid = pid_of(sb, a);
+  int a_pid = sb.pid_of(a);
   std::string a_inner = inner_pid(a_pid);
   ASSERT_FALSE(a_inner.empty());
 

@@ -16,14 +16,7 @@ using nsbox::it::contains;
 using nsbox::it::Sandbox;
 using nsbox::it::slurp;
 
-namespace {
-
-int pid_of(Sandbox& sb, const std::string& id) {
-  auto o = sb.nsbox({"state", id});
-  return o.status == 0 ? json::parse(o.out)["pid"].get<int>() : -1;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // A copy of the busybox rootfs under the sandbox, to plant files in.
 std::string own_rootfs(Sandbox& sb, const std::string& name) {
@@ -60,7 +53,7 @@ TEST(Hardening, SysctlWriteIsNotRedirectedToARootfsFile) {
   auto o = sb.nsbox({"create", "-b", sb.bundle(cfg), id});
   ASSERT_EQ(o.status, 0) << o.err;
   EXPECT_EQ(slurp(victim), "host data\n");
-  int pid = pid_of(sb, id);
+  int pid = sb.pid_of(id);
   auto seen =
       nsbox::it::run_program({"/usr/bin/nsenter", "--ipc=/proc/" + std::to_string(pid) + "/ns/ipc",
                               "cat", "/proc/sys/kernel/msgmax"});
