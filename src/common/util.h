@@ -21,6 +21,9 @@ Status write_file_at(int dirfd, const std::string& path, std::string_view data);
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0600);
 // Write all bytes to an fd, retrying on EINTR/short writes.
 Status write_all(int fd, std::string_view data);
+// One sendmsg(MSG_NOSIGNAL) of data on a unix socket with `fd` attached
+// (SCM_RIGHTS) unless fd < 0; EINTR is retried. Returns the bytes sent.
+Result<size_t> send_with_fd(int sock, std::string_view data, int fd);
 Result<std::string> read_all(int fd);
 
 // mkdir -p with the given mode; existing directories are fine.

@@ -77,22 +77,10 @@ Status Channel::send(Msg type, const std::string& text, bool with_creds) {
 
 Status Channel::send_fd(Msg type, int fd) {
   auto t = static_cast<uint32_t>(type);
-  iovec iov{&t, sizeof t};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  mh.msg_control = ctl;
-  mh.msg_controllen = sizeof ctl;
-  cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  for (;;) {
-    if (::sendmsg(fd_.get(), &mh, MSG_NOSIGNAL) >= 0) return {};
-    if (errno != EINTR) return sys_error("sync send");
-  }
+  auto n =
+      send_with_fd(fd_.get(), std::string_view(reinterpret_cast<const char*>(&t), sizeof t), fd);
+  if (!n) return std::move(n).error().wrap("sync send");
+  return {};
 }
 
 Result<Packet> Channel::recv() {

@@ -232,31 +232,11 @@ Result<UniqueFd> connect_unix(const std::string& path) {
 
 // The whole message with the fd on the first sendmsg (the spec allows more
 // calls for the rest of a long payload, without fds).
-Status send_with_fd(int sock, const std::string& data, int fd) {
-  size_t off = 0;
-  bool fd_sent = false;
-  while (off < data.size()) {
-    iovec iov{const_cast<char*>(data.data() + off), data.size() - off};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    if (!fd_sent) {
-      mh.msg_control = ctl;
-      mh.msg_controllen = sizeof ctl;
-      cmsghdr* c = CMSG_FIRSTHDR(&mh);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    }
-    ssize_t n = ::sendmsg(sock, &mh, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sys_error("sendmsg");
-    }
-    fd_sent = true;
-    off += static_cast<size_t>(n);
+Status send_state_with_fd(int sock, const std::string& data, int fd) {
+  for (size_t off = 0; off < data.size();) {
+    auto n = send_with_fd(sock, std::string_view(data).substr(off), off == 0 ? fd : -1);
+    if (!n) return std::move(n).error();
+    off += *n;
   }
   return {};
 }
@@ -311,7 +291,7 @@ Status send_to_seccomp_agent(const spec::Seccomp& cfg, pid_t pid, const std::str
   auto sock = connect_unix(cfg.listener_path);
   if (!sock) return std::move(sock).error().wrap(field("listenerPath"));
   std::string text = msg.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  NSBOX_TRY_CTX(send_with_fd(sock->get(), text, listener_fd), ctx);
+  NSBOX_TRY_CTX(send_state_with_fd(sock->get(), text, listener_fd), ctx);
   return {};
 }
 
