@@ -23,26 +23,20 @@
 
 #include "cgroup/cgroup.h"
 #include "cgroup/resources_internal.h"
+#include "cgroup_test_util.h"
 #include "common/util.h"
 #include "spec/config.h"
 
 namespace nsbox::cgroup {
 namespace {
 
+using testing::exists;
+using testing::host_layout;
+using testing::v2_only_layout;
+
 std::string unique_name() {
   static std::atomic<int> n{0};
   return "nsbox-ut-res-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
-
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-Layout host_layout() {
-  auto l = probe();
-  EXPECT_TRUE(l.ok()) << (l ? "" : l.error().msg);
-  return l ? *l : Layout{};
 }
 
 const Hierarchy* v2_hierarchy(const Layout& l) {
@@ -53,14 +47,6 @@ const Hierarchy* v2_hierarchy(const Layout& l) {
 
 bool offers(const Hierarchy& h, const std::string& c) {
   return std::find(h.controllers.begin(), h.controllers.end(), c) != h.controllers.end();
-}
-
-// A Layout holding only the host's cgroup2 mount.
-std::optional<Layout> v2_only_layout() {
-  Layout host = host_layout();
-  const Hierarchy* h = v2_hierarchy(host);
-  if (h == nullptr) return std::nullopt;
-  return Layout{Mode::kV2, {*h}};
 }
 
 // The parsed linux.resources object of json (the parser's own checks apply).

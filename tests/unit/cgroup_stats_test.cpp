@@ -34,28 +34,22 @@
 #include "cgroup/controllers.h"
 #include "cgroup/dir.h"
 #include "cgroup/stats.h"
+#include "cgroup_test_util.h"
 #include "common/util.h"
 
 namespace nsbox::cgroup {
 namespace {
 
+using testing::exists;
+using testing::host_layout;
+using testing::v2_only_layout;
+
 constexpr uint64_t kMiB = uint64_t{1024} * 1024;
 constexpr int kTimeoutMs = 10000;
-
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 std::string unique_path() {
   static std::atomic<int> n{0};
   return "/nsbox-st-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
-
-Layout host_layout() {
-  auto l = probe();
-  EXPECT_TRUE(l.ok()) << (l ? "" : l.error().msg);
-  return l ? *l : Layout{};
 }
 
 std::vector<std::string> words(const std::string& text) {

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "cgroup/devices.h"
+#include "cgroup_test_util.h"
 #include "common/fd.h"
 #include "common/syscalls.h"
 #include "common/util.h"
@@ -37,20 +38,13 @@
 namespace nsbox::cgroup {
 namespace {
 
+using testing::exists;
+using testing::host_layout;
+using testing::v2_only_layout;
+
 std::string unique_id() {
   static std::atomic<int> n{0};
   return "ut-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
-
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-Layout host_layout() {
-  auto l = probe();
-  EXPECT_TRUE(l.ok()) << (l ? "" : l.error().msg);
-  return l ? *l : Layout{};
 }
 
 std::optional<Hierarchy> find_hierarchy(const Layout& l,
@@ -66,14 +60,6 @@ std::optional<Hierarchy> v2_hierarchy(const Layout& l) {
 
 bool has_controller(const Hierarchy& h, const std::string& c) {
   return std::find(h.controllers.begin(), h.controllers.end(), c) != h.controllers.end();
-}
-
-// A Layout holding only the host's cgroup2 mount: exercises the pure-v2
-// implementation on any host that mounts cgroup2 somewhere.
-std::optional<Layout> v2_only_layout() {
-  auto h = v2_hierarchy(host_layout());
-  if (!h) return std::nullopt;
-  return Layout{Mode::kV2, {*h}};
 }
 
 // One entry of Manager::serialize().
