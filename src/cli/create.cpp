@@ -26,7 +26,7 @@ Result<container::CreateOptions> create_options(const Parsed& p) {
   o.bundle = p.get("bundle", ".");
   o.pid_file = p.get("pid-file");
   o.no_pivot = p.has("no-pivot");
-  o.reexec_if_exposed = true;
+  o.reexec_if_writable = true;
   return o;
 }
 

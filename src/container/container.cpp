@@ -364,16 +364,17 @@ Result<std::unique_ptr<cgroup::Manager>> cgroup_of(const Record& r) {
 
 Result<pid_t> create(const Runtime& rt, const CreateOptions& opt) {
   NSBOX_TRY(validate_id(opt.id));
+  bool is_protected = process::exe_is_protected();
+  if (!is_protected && opt.reexec_if_writable) {
+    log::debug("create: writable binary, re-executing from a protected image");
+    return process::reexec_protected(opt.sigmask);
+  }
   auto p = prepare(opt);
   if (!p) return std::move(p).error();
-  if (!p->plan.new_pid && !process::exe_is_protected()) {
-    if (!opt.reexec_if_exposed) {
-      return make_error(
-          "linux.namespaces: the init would share a PID namespace with other processes while "
-          "running nsbox code, and this nsbox binary is writable (CVE-2019-5736)");
-    }
-    log::debug("create: exposed PID namespace, re-executing from a sealed copy");
-    return process::reexec_sealed(opt.sigmask);
+  if (!p->plan.new_pid && !is_protected) {
+    return make_error(
+        "linux.namespaces: the init would share a PID namespace with other processes while "
+        "running nsbox code, and this nsbox binary is writable (CVE-2019-5736)");
   }
   Store store(rt.root);
   auto dir = store.create(opt.id);

@@ -28,12 +28,13 @@ struct CreateOptions {
   // Signal mask the container process starts with (run blocks signals in
   // the runtime to forward them); nullptr: the caller's current mask.
   const sigset_t* sigmask = nullptr;
-  // When the init would share its PID namespace with other processes before
-  // `start` (a joined or the host's PID namespace) and this binary can be
-  // written through /proc/PID/exe (CVE-2019-5736): true re-executes the
-  // calling process from a sealed copy (process/sealed_exe.h) before
-  // anything is created; false makes create fail with the reason.
-  bool reexec_if_exposed = false;
+  // CVE-2019-5736 (process/sealed_exe.h): when this binary is writable,
+  // true re-executes the calling process from a read-only image of it before
+  // anything is done, so that no nsbox code in the container's PID namespace
+  // (the init waiting for `start`) runs the host's binary. false: create
+  // goes on, but fails when the init would share its PID namespace (joined,
+  // or the host's) with other processes before `start`.
+  bool reexec_if_writable = false;
 };
 
 // What `state` reports: the OCI state plus runc's rootfs and created.

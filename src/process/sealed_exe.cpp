@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -34,10 +35,23 @@ bool exe_is_protected() {
   return ::fstatvfs(fd.get(), &sv) == 0 && (sv.f_flag & ST_RDONLY) != 0;
 }
 
-Error reexec_sealed(const sigset_t* mask) {
-  if (std::getenv(kReexecMarker) != nullptr) {
-    return make_error("re-executed from a sealed copy, yet /proc/self/exe is not protected");
+namespace {
+
+// A detached bind mount of the binary alone, read-only: writing through
+// /proc/PID/exe then fails with EROFS, and a container cannot clone or
+// remount a mount outside its mount namespace. No copy is made.
+Result<UniqueFd> read_only_image() {
+  UniqueFd tree(::open_tree(AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (!tree) return sys_error("open_tree /proc/self/exe");
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+    return sys_error("mount_setattr read-only");
   }
+  return tree;
+}
+
+Result<UniqueFd> sealed_copy() {
   UniqueFd src(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!src) return sys_error("open /proc/self/exe");
   struct stat st {};
@@ -50,6 +64,18 @@ Error reexec_sealed(const sigset_t* mask) {
     done += n;
   }
   if (::fcntl(mem.get(), F_ADD_SEALS, kSeals) < 0) return sys_error("seal the nsbox copy");
+  return mem;
+}
+
+}  // namespace
+
+Error reexec_protected(const sigset_t* mask) {
+  if (std::getenv(kReexecMarker) != nullptr) {
+    return make_error("re-executed from a protected image, yet /proc/self/exe is writable");
+  }
+  auto image = read_only_image();
+  if (!image) image = sealed_copy();
+  if (!image) return std::move(image).error();
   auto cmdline = read_file("/proc/self/cmdline");
   if (!cmdline) return std::move(cmdline).error();
   std::vector<std::string> args = split(*cmdline, '\0');
@@ -58,8 +84,8 @@ Error reexec_sealed(const sigset_t* mask) {
   sigset_t before;
   ::sigprocmask(SIG_SETMASK, mask, &before);
   ::setenv(kReexecMarker, "1", 1);
-  ::execveat(mem.get(), "", argv.data(), environ, AT_EMPTY_PATH);
-  Error e = sys_error("execute the sealed nsbox copy");
+  ::execveat(image->get(), "", argv.data(), environ, AT_EMPTY_PATH);
+  Error e = sys_error("execute the protected nsbox image");
   ::unsetenv(kReexecMarker);
   ::sigprocmask(SIG_SETMASK, &before, nullptr);
   return e;

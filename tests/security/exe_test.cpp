@@ -37,39 +37,10 @@ std::string wait_for(const std::string& path, int seconds = 30) {
   return "timeout";
 }
 
-}  // namespace
-
-// B runs with CAP_SYS_PTRACE; A is created in B's PID namespace, so A's init
-// (nsbox code, waiting for `start`) is visible to B. B opens A's
-// /proc/PID/exe: it must be denied, or not be the host binary, and never
-// reopen for writing.
-TEST(Cve20195736, CreatedInitInASharedPidNamespace) {
-  Sandbox sb;
-  auto b_cfg = Sandbox::default_config(
-      {"sh", "-c",
-       "while [ ! -e /dev/shm/go ]; do sleep 0.05; done; /home/nsbox-testprog exe-scan 0 > "
-       "/dev/shm/scan 2>&1; touch /dev/shm/scan.done; sleep 60"});
-  nsbox::it::add_testprog(b_cfg);
-  for (const char* set : {"bounding", "effective", "permitted"}) {
-    b_cfg["process"]["capabilities"][set].push_back("CAP_SYS_PTRACE");
-  }
-  std::string b = sb.new_id("cvb");
-  ASSERT_EQ(sb.nsbox({"run", "-d", "-b", sb.bundle(b_cfg, b), b}).status, 0);
-  int b_pid = sb.pid_of(b);
-
-  auto a_cfg = Sandbox::default_config({"true"});
-  for (auto& ns : a_cfg["linux"]["namespaces"]) {
-    if (ns["type"] == "pid") ns["path"] = "/proc/" + std::to_string(b_pid) + "/ns/pid";
-  }
-  std::string a = sb.new_id("cva");
-  auto created = sb.nsbox({"create", "-b", sb.bundle(a_cfg, a), a});
-  ASSERT_EQ(created.status, 0) << created.err;
-  int a_pid = sb.pid_of(a);
-  std::string a_inner = inner_pid(a_pid);
-  ASSERT_FALSE(a_inner.empty());
-
-  std::ofstream("/proc/" + std::to_string(b_pid) + "/root/dev/shm/go").put('1');
-  std::string scan = wait_for("/proc/" + std::to_string(b_pid) + "/root/dev/shm/scan");
+// The exe-scan lines of B's probe: none writable, and `target` (a pid as B
+// sees it) seen, its exe being not the host binary (a sealed copy) or on a
+// read-only mount.
+void expect_protected(const std::string& scan, const std::string& target) {
   struct stat host_bin {};
   ASSERT_EQ(::stat(nsbox::it::nsbox_binary().c_str(), &host_bin), 0);
   std::string host_id = std::to_string(host_bin.st_dev) + ":" + std::to_string(host_bin.st_ino);
@@ -77,14 +48,89 @@ TEST(Cve20195736, CreatedInitInASharedPidNamespace) {
   std::istringstream lines(scan);
   for (std::string line; std::getline(lines, line);) {
     EXPECT_FALSE(contains(line, "WRITABLE")) << line;
-    if (line.rfind(a_inner + " ", 0) != 0) continue;
+    if (line.rfind(target + " ", 0) != 0) continue;
     seen = true;
-    EXPECT_FALSE(contains(line, " " + host_id + " ")) << "A's init runs the host binary: " << line;
+    bool host_binary = contains(line, " " + host_id + " ");
+    EXPECT_TRUE(!host_binary || contains(line, " ro "))
+        << "pid " << target << " runs the host binary from a writable mount: " << line;
   }
-  EXPECT_TRUE(seen) << "A's init (pid " << a_inner << " in B) not in the scan:\n" << scan;
+  EXPECT_TRUE(seen) << "pid " << target << " not in the scan:\n" << scan;
+}
+
+// B's command: wait for /dev/shm/go, scan every /proc/PID/exe, then sleep.
+std::vector<std::string> scanner_args() {
+  return {"sh", "-c",
+          "while [ ! -e /dev/shm/go ]; do sleep 0.05; done; /home/nsbox-testprog exe-scan 0 > "
+          "/dev/shm/scan 2>&1; touch /dev/shm/scan.done; sleep 60"};
+}
+
+json scanner_config() {
+  auto cfg = Sandbox::default_config(scanner_args());
+  nsbox::it::add_testprog(cfg);
+  for (const char* set : {"bounding", "effective", "permitted"}) {
+    cfg["process"]["capabilities"][set].push_back("CAP_SYS_PTRACE");
+  }
+  return cfg;
+}
+
+void set_pid_ns_path(json& cfg, int pid) {
+  for (auto& ns : cfg["linux"]["namespaces"]) {
+    if (ns["type"] == "pid") ns["path"] = "/proc/" + std::to_string(pid) + "/ns/pid";
+  }
+}
+
+// Let B's scan go and return its output.
+std::string scan_from(int b_pid) {
+  std::string shm = "/proc/" + std::to_string(b_pid) + "/root/dev/shm/";
+  std::ofstream(shm + "go").put('1');
+  return wait_for(shm + "scan");
+}
+
+}  // namespace
+
+// B runs with CAP_SYS_PTRACE; A is created in B's PID namespace, so A's init
+// (nsbox code, waiting for `start`) is visible to B. B opens A's
+// /proc/PID/exe: it must be denied, or not be a writable host binary, and
+// never reopen for writing.
+TEST(Cve20195736, CreatedInitInASharedPidNamespace) {
+  Sandbox sb;
+  std::string b = sb.new_id("cvb");
+  ASSERT_EQ(sb.nsbox({"run", "-d", "-b", sb.bundle(scanner_config(), b), b}).status, 0);
+  int b_pid = sb.pid_of(b);
+
+  auto a_cfg = Sandbox::default_config({"true"});
+  set_pid_ns_path(a_cfg, b_pid);
+  std::string a = sb.new_id("cva");
+  auto created = sb.nsbox({"create", "-b", sb.bundle(a_cfg, a), a});
+  ASSERT_EQ(created.status, 0) << created.err;
+  std::string a_inner = inner_pid(sb.pid_of(a));
+  ASSERT_FALSE(a_inner.empty());
+
+  expect_protected(scan_from(b_pid), a_inner);
   // A starts normally afterwards.
   EXPECT_EQ(sb.nsbox({"start", a}).status, 0);
   EXPECT_EQ(sb.nsbox({"delete", "--force", a}).status, 0);
   EXPECT_EQ(sb.nsbox({"delete", "--force", b}).status, 0);
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
+// The other order: A is created in a new PID namespace and waits for
+// `start`; B joins A's PID namespace and starts first. A's init is pid 1 of
+// the namespace B's scanner runs in.
+TEST(Cve20195736, CreatedInitJoinedByAnotherContainer) {
+  Sandbox sb;
+  std::string a = sb.new_id("cva");
+  auto created = sb.nsbox({"create", "-b", sb.bundle(Sandbox::default_config({"true"}), a), a});
+  ASSERT_EQ(created.status, 0) << created.err;
+  int a_pid = sb.pid_of(a);
+
+  auto b_cfg = scanner_config();
+  set_pid_ns_path(b_cfg, a_pid);
+  std::string b = sb.new_id("cvb");
+  auto run = sb.nsbox({"run", "-d", "-b", sb.bundle(b_cfg, b), b});
+  ASSERT_EQ(run.status, 0) << run.err;
+  expect_protected(scan_from(sb.pid_of(b)), "1");
+  EXPECT_EQ(sb.nsbox({"delete", "--force", b}).status, 0);
+  EXPECT_EQ(sb.nsbox({"delete", "--force", a}).status, 0);
   EXPECT_EQ(sb.leftovers(), "");
 }

@@ -6,13 +6,15 @@
 //                "forked S failed F errno E"
 //   spin MS      busy-loop for MS ms of wall time; prints "cpu_ms C wall_ms W"
 //   exe-scan 0   the CVE-2019-5736 probe: for every other process, whether
-//                /proc/PID/exe opens (O_PATH), the file's dev:ino, and
-//                whether it reopens for writing (never writes): lines
-//                "PID denied ERRNO" or "PID DEV:INO write ERRNO|WRITABLE"
+//                /proc/PID/exe opens (O_PATH), the file's dev:ino, whether
+//                its mount is read-only, and whether it reopens for writing
+//                (never writes): lines "PID denied ERRNO" or
+//                "PID DEV:INO ro|rw write ERRNO|WRITABLE"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -94,15 +96,17 @@ int exe_scan() {
     }
     struct stat st {};
     ::fstat(fd, &st);
+    struct statvfs sv {};
+    const char* mnt = ::fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY) != 0 ? "ro" : "rw";
     std::string again = "/proc/self/fd/" + std::to_string(fd);
     int wfd = ::open(again.c_str(), O_WRONLY | O_CLOEXEC);
     if (wfd >= 0) {
-      std::printf("%ld %lu:%lu WRITABLE\n", pid, static_cast<unsigned long>(st.st_dev),
-                  static_cast<unsigned long>(st.st_ino));
+      std::printf("%ld %lu:%lu %s WRITABLE\n", pid, static_cast<unsigned long>(st.st_dev),
+                  static_cast<unsigned long>(st.st_ino), mnt);
       ::close(wfd);
     } else {
-      std::printf("%ld %lu:%lu write %d\n", pid, static_cast<unsigned long>(st.st_dev),
-                  static_cast<unsigned long>(st.st_ino), errno);
+      std::printf("%ld %lu:%lu %s write %d\n", pid, static_cast<unsigned long>(st.st_dev),
+                  static_cast<unsigned long>(st.st_ino), mnt, errno);
     }
     ::close(fd);
   }
