@@ -51,6 +51,7 @@ Result<Parsed> parse_flags(const std::vector<std::string>& args, const std::vect
     } else {
       return make_error("flag needs an argument: " + a);
     }
+    p.lists[f->name].push_back(p.values[f->name]);
   }
   return p;
 }

@@ -23,11 +23,17 @@ struct Flag {
 
 struct Parsed {
   std::map<std::string, std::string> values;  // long name -> value ("true" for booleans)
+  // Every value of a flag given more than once (--env A --env B), in order.
+  std::map<std::string, std::vector<std::string>> lists;
   std::vector<std::string> positionals;
   bool has(const std::string& n) const { return values.count(n) != 0; }
   std::string get(const std::string& n, const std::string& def = {}) const {
     auto it = values.find(n);
     return it == values.end() ? def : it->second;
+  }
+  std::vector<std::string> all(const std::string& n) const {
+    auto it = lists.find(n);
+    return it == lists.end() ? std::vector<std::string>{} : it->second;
   }
 };
 

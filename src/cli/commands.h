@@ -18,6 +18,8 @@ Command update_command();
 Command ps_command();
 Command events_command();
 Command stats_command();
+Command features_command();
+Command exec_command();
 
 // Flags shared by create and run.
 std::vector<Flag> create_flags();

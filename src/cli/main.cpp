@@ -70,9 +70,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nsbox: --log-format: expected text or json, got \"%s\"\n", fmt.c_str());
     return 2;
   }
-  nsbox::log::configure(g->get("log"),
-                        fmt == "json" ? nsbox::log::Format::kJson : nsbox::log::Format::kText,
-                        g->has("debug"));
+  // As runc: a --log file that cannot be opened fails the command (an engine
+  // reading that file would find no reason otherwise).
+  if (auto l = nsbox::log::open(
+          g->get("log"), fmt == "json" ? nsbox::log::Format::kJson : nsbox::log::Format::kText,
+          g->has("debug"));
+      !l) {
+    return nsbox::cli::fail(l.error());
+  }
   if (g->has("version")) {
     std::printf("nsbox version %s\nspec: 1.3.0\n", NSBOX_VERSION);
     return 0;
@@ -81,7 +86,11 @@ int main(int argc, char** argv) {
     print_usage();
     return verb_at == args.size() && !g->has("help") ? 2 : 0;
   }
-  if (g->has("systemd-cgroup")) {
+  // An engine may spell the default out (--systemd-cgroup=false): only asking
+  // for the driver is an error.
+  auto systemd = nsbox::cli::flag_bool(*g, "systemd-cgroup");
+  if (!systemd) return nsbox::cli::fail(systemd.error());
+  if (*systemd) {
     return nsbox::cli::fail(
         nsbox::make_error("--systemd-cgroup: the systemd cgroup driver is not supported yet"));
   }

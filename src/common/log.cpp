@@ -36,17 +36,18 @@ const char* level_name(Level l) {
 
 }  // namespace
 
-void configure(const std::string& file, Format fmt, bool debug) {
+Status open(const std::string& file, Format fmt, bool debug) {
   g.fmt = fmt;
   g.debug = debug;
-  if (!file.empty()) {
-    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      g.fd = fd;
-      g.to_file = true;
-    }
-  }
+  if (file.empty()) return {};
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return sys_error("open " + file);
+  g.fd = fd;
+  g.to_file = true;
+  return {};
 }
+
+void configure(const std::string& file, Format fmt, bool debug) { (void)open(file, fmt, debug); }
 
 bool debug_enabled() { return g.debug; }
 

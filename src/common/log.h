@@ -4,11 +4,17 @@
 
 #include <string>
 
+#include "common/result.h"
+
 namespace nsbox::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
 enum class Format { kText, kJson };
 
+// Log to `file` (appended; "" = stderr) in `fmt`. A file that cannot be
+// opened is an error ("open FILE: why", as runc) and logging stays on stderr.
+Status open(const std::string& file, Format fmt, bool debug);
+// open() for callers with nowhere to report its error.
 void configure(const std::string& file, Format fmt, bool debug);
 bool debug_enabled();
 void write(Level lvl, const std::string& msg);

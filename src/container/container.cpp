@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -473,39 +472,6 @@ Result<std::vector<State>> list(const Runtime& rt) {
   return out;
 }
 
-namespace {
-
-// Wait for the init while forwarding signals; returns the shell status.
-int wait_forwarding(pid_t init, int sigfd) {
-  UniqueFd pidfd(sys::pidfd_open(init, 0));
-  for (;;) {
-    signalfd_siginfo si{};
-    ssize_t n = ::read(sigfd, &si, sizeof si);
-    if (n != sizeof si) {
-      if (n < 0 && errno == EINTR) continue;
-      return 255;
-    }
-    int sig = static_cast<int>(si.ssi_signo);
-    if (sig != SIGCHLD) {
-      if (sig != SIGWINCH && sig != SIGURG) {
-        (void)sys::pidfd_send_signal(pidfd.get(), sig, nullptr, 0);
-      }
-      continue;
-    }
-    // We are a subreaper: reap every orphan, note the init's status.
-    for (;;) {
-      int status = 0;
-      pid_t p = ::waitpid(-1, &status, WNOHANG);
-      if (p <= 0) break;
-      if (p != init) continue;
-      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-      return WEXITSTATUS(status);
-    }
-  }
-}
-
-}  // namespace
-
 Result<int> run(const Runtime& rt, const CreateOptions& opt, bool detach) {
   if (detach) {
     auto pid = create(rt, opt);
@@ -517,14 +483,10 @@ Result<int> run(const Runtime& rt, const CreateOptions& opt, bool detach) {
     return 0;
   }
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  sigset_t all, orig;
-  sigfillset(&all);
-  for (int s : {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) sigdelset(&all, s);
-  ::sigprocmask(SIG_BLOCK, &all, &orig);
-  UniqueFd sigfd(::signalfd(-1, &all, SFD_CLOEXEC));
-  if (!sigfd) return sys_error("signalfd");
+  auto fwd = block_signals_for_forwarding();
+  if (!fwd) return std::move(fwd).error();
   CreateOptions o = opt;
-  o.sigmask = &orig;
+  o.sigmask = &fwd->orig;
   auto pid = create(rt, o);
   if (!pid) return std::move(pid).error();
   if (auto s = start(rt, opt.id); !s) {
@@ -532,11 +494,11 @@ Result<int> run(const Runtime& rt, const CreateOptions& opt, bool detach) {
     return std::move(s).error();
   }
   log::debug("run: started, waiting");
-  int status = wait_forwarding(*pid, sigfd.get());
+  int status = wait_forwarding(*pid, fwd->sigfd.get(), nullptr, true);
   log::debug("run: container exited, deleting");
   if (auto d = remove(rt, opt.id, true); !d) log::warn(d.error().msg);
   log::debug("run: deleted");
-  ::sigprocmask(SIG_SETMASK, &orig, nullptr);
+  ::sigprocmask(SIG_SETMASK, &fwd->orig, nullptr);
   return status;
 }
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,37 @@ Status remove(const Runtime& rt, const std::string& id, bool force);  // `delete
 // paused one. `state` then reports "paused".
 Status set_paused(const Runtime& rt, const std::string& id, bool paused);
 Result<std::vector<State>> list(const Runtime& rt);
+
+// `exec` (exec.cpp): a new process in a created or running container.
+struct ExecOptions {
+  std::string id;
+  // --process: a whole process object (JSON text); the fields below that
+  // describe the process are then ignored.
+  std::string process_json;
+  // Otherwise the container's process.* with these (runc's flags):
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // appended
+  std::optional<std::string> cwd;
+  std::optional<uint32_t> uid, gid;
+  std::vector<uint32_t> additional_gids;  // appended
+  std::vector<std::string> caps;          // added to bounding/effective/permitted
+  std::optional<bool> tty;
+  std::optional<bool> no_new_privs;
+  std::optional<std::string> apparmor, process_label;
+  bool detach = false;
+  std::string pid_file;
+  std::string console_socket;  // process.terminal: the pty master goes there
+  int preserve_fds = 0;        // fds 3 .. 3+N-1 reach the process
+  bool ignore_paused = false;
+  std::string cgroup;  // --cgroup (sub-cgroup): not supported yet
+  // As CreateOptions::reexec_if_writable: the exec child runs nsbox code in
+  // the container's PID namespace before its execve.
+  bool reexec_if_writable = false;
+};
+// Not detached: waits, forwarding signals (and proxying the terminal when
+// there is no console socket), and returns the shell status. Detached: 0
+// once the process runs.
+Result<int> exec(const Runtime& rt, const ExecOptions& opt);
 
 // Resource verbs (resources.cpp).
 // `update`: apply resources (only the fields set) to a created, running or

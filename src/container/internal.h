@@ -2,6 +2,8 @@
 // the resource verbs (resources.cpp).
 #pragma once
 
+#include <signal.h>
+
 #include <memory>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include "common/result.h"
 #include "container/container.h"
 #include "container/store.h"
+#include "process/terminal.h"
 
 namespace nsbox::container {
 
@@ -20,6 +23,19 @@ struct Opened {
   std::string status;
 };
 Result<Opened> open_container(const Runtime& rt, const std::string& id, bool exclusive);
+
+// Foreground waiting (wait.cpp): every signal that can be is blocked and
+// read from a signalfd, to be forwarded; `orig` is the mask before, for the
+// container's process.
+struct Forwarding {
+  sigset_t orig;
+  UniqueFd sigfd;
+};
+Result<Forwarding> block_signals_for_forwarding();
+// Wait for our child `pid`, forwarding signals to it (SIGWINCH resizes the
+// terminal instead) and proxying `tty` (nullptr: none); returns the shell
+// status (128+signal when killed). reap_all: as a subreaper, reap orphans.
+int wait_forwarding(pid_t pid, int sigfd, process::TerminalProxy* tty, bool reap_all);
 
 // The container's cgroup manager, restored from its record.
 Result<std::unique_ptr<cgroup::Manager>> cgroup_of(const Record& r);

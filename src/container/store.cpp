@@ -132,7 +132,8 @@ Result<ContainerDir> Store::create(const std::string& id) const {
 Result<ContainerDir> Store::open(const std::string& id, bool exclusive) const {
   NSBOX_TRY(validate_id(id));
   std::string path = root_ + "/" + id;
-  auto missing = [&] { return make_error("container \"" + id + "\" does not exist", ENOENT); };
+  // runc's words, which engines match ("container does not exist"), then the ID.
+  auto missing = [&] { return make_error("container does not exist: \"" + id + "\"", ENOENT); };
   // O_NOFOLLOW: a symlink planted as <root>/<id> must not make delete remove,
   // or other verbs trust, a directory elsewhere.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

@@ -83,12 +83,16 @@ Result<Plan> plan(const spec::Config& cfg) {
   return p;
 }
 
-Result<UniqueFd> enter_pid_ns_for_children(const Plan& p) {
-  if (!p.pid_join) return UniqueFd();
+Result<UniqueFd> enter_pid_ns_for_children(int pid_ns_fd) {
+  if (pid_ns_fd < 0) return UniqueFd();
   UniqueFd own(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
   if (!own) return sys_error("open /proc/self/ns/pid");
-  if (::setns(p.pid_join.get(), CLONE_NEWPID) < 0) return sys_error("join pid namespace");
+  if (::setns(pid_ns_fd, CLONE_NEWPID) < 0) return sys_error("join pid namespace");
   return own;
+}
+
+Result<UniqueFd> enter_pid_ns_for_children(const Plan& p) {
+  return enter_pid_ns_for_children(p.pid_join.get());
 }
 
 Status restore_pid_ns(int own_pid_ns_fd) {

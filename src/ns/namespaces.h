@@ -46,6 +46,8 @@ Result<Plan> plan(const spec::Config& cfg);
 // Parent side: enter the joined PID namespace for children only, returning
 // a guard fd to restore the parent's own afterwards (restore_pid_ns).
 Result<UniqueFd> enter_pid_ns_for_children(const Plan& p);
+// The same for a PID namespace fd (a pidfd works too); -1: nothing to do.
+Result<UniqueFd> enter_pid_ns_for_children(int pid_ns_fd);
 Status restore_pid_ns(int own_pid_ns_fd);
 
 // Child side: setns() into every joined namespace of the given types.

@@ -15,17 +15,13 @@
 #include "common/syscalls.h"
 #include "common/util.h"
 #include "container/hooks.h"
-#include "security/lsm.h"
 #include "security/process_attrs.h"
-#include "security/rlimits.h"
 #include "security/user.h"
 #include "spec/state.h"
 
 namespace nsbox::process {
 
 namespace {
-
-constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 [[noreturn]] void fail(Channel& chan, const Error& e) {
   (void)chan.send(Msg::kError, e.msg);
@@ -35,11 +31,6 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 Status step(Channel& chan, Msg announce) {
   NSBOX_TRY(chan.send(announce));
   return chan.expect(Msg::kContinue);
-}
-
-void reset_signals(const sigset_t* mask) {
-  sys::reset_all_signal_dispositions();
-  if (mask != nullptr) ::sigprocmask(SIG_SETMASK, mask, nullptr);
 }
 
 // While our own code is pid 1 waiting for `start`, a signal from outside the
@@ -53,14 +44,6 @@ void handle_termination_signals() {
   }
 }
 
-Status become_root_in_userns() {
-  // Root of the new user namespace, so that files we create are owned by a
-  // mapped id. An unmapped 0 is not an error: the user switch comes later.
-  if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_error("setresgid(0)");
-  if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_error("setresuid(0)");
-  return {};
-}
-
 // Staged mode: join, then create the user namespace, then the rest. Returns
 // in the process that goes on as init (after a fork for a new PID namespace).
 Status enter_namespaces_staged(InitContext& ctx, int time_offsets_fd) {
@@ -71,7 +54,7 @@ Status enter_namespaces_staged(InitContext& ctx, int time_offsets_fd) {
     if (::unshare(CLONE_NEWUSER) < 0) return sys_error("unshare user namespace");
     NSBOX_TRY(step(*ctx.chan, Msg::kNeedIdMaps));
   }
-  if (p.new_user || !p.joins.empty()) NSBOX_TRY(become_root_in_userns());
+  if (p.new_user || !p.joins.empty()) NSBOX_TRY(security::become_root_in_user_ns());
   int flags = p.unshare_flags | (ctx.unshare_cgroup_ns ? CLONE_NEWCGROUP : 0);
   if (flags != 0 && ::unshare(flags) < 0) return sys_error("unshare namespaces");
   // The offsets fd names this process: write them before the fork.
@@ -97,7 +80,7 @@ Status enter_namespaces(InitContext& ctx) {
   } else {
     if (p.new_user) {
       NSBOX_TRY(step(*ctx.chan, Msg::kNeedIdMaps));
-      NSBOX_TRY(become_root_in_userns());
+      NSBOX_TRY(security::become_root_in_user_ns());
     }
     NSBOX_TRY(ns::join(p, false));
     if (p.new_time) {
@@ -194,42 +177,20 @@ Status load_notify_seccomp(InitContext& ctx) {
   return ctx.chan->expect(Msg::kContinue);
 }
 
-// Any other filter: as late as the kernel allows (see start_and_exec).
-Status load_late_seccomp(const InitContext& ctx) {
-  if (ctx.seccomp == nullptr || ctx.seccomp->notify) return {};
-  auto none = security::load_seccomp(*ctx.seccomp);
-  if (!none) return std::move(none).error();
-  return {};
-}
-
-// After `start`: the last steps, then exec. Returns only on failure.
+// After `start`: startContainer hooks, then the common last steps. Returns
+// only on failure.
 Error start_and_exec(InitContext& ctx, const std::string& exe) {
-  const auto& proc = *ctx.cfg->process;
-  // Allocated first: a seccomp filter may refuse what malloc needs.
-  std::vector<std::string> args = proc.args;
-  std::vector<std::string> env = proc.env;
-  auto argv = c_strings(args);
-  auto envp = c_strings(env);
   auto r = container::run_hooks(hooks_of(ctx, &spec::Hooks::start_container),
                                 hook_state(ctx, "created"), "startContainer");
   if (!r) return std::move(r).error();
-  if (auto l = security::set_exec_labels(proc); !l) return std::move(l).error();  // after forks
-  if (auto rl = security::apply_rlimits(proc.rlimits); !rl) return std::move(rl).error();
-  // seccomp without no_new_privs needs CAP_SYS_ADMIN: load before the user
-  // switch drops it; with no_new_privs, right before execve.
-  if (!proc.no_new_privileges) {
-    if (auto s = load_late_seccomp(ctx); !s) return std::move(s).error();
-  }
-  if (auto u = security::switch_user(proc.user, ctx.caps); !u) return std::move(u).error();
-  if (proc.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    return sys_error("process.noNewPrivileges");
-  }
-  reset_signals(ctx.orig_sigmask);
-  if (proc.no_new_privileges) {
-    if (auto s = load_late_seccomp(ctx); !s) return std::move(s).error();
-  }
-  ::execve(exe.c_str(), argv.data(), envp.data());
-  return sys_error("exec " + exe);
+  Launch l;
+  l.proc = &*ctx.cfg->process;
+  l.caps = ctx.caps;
+  // A notify filter is already loaded (load_notify_seccomp).
+  l.seccomp = ctx.seccomp != nullptr && !ctx.seccomp->notify ? ctx.seccomp : nullptr;
+  l.sigmask = ctx.orig_sigmask;
+  l.exe = exe;
+  return launch(l);
 }
 
 // Wait for `start` on the listening socket, then exec.
@@ -254,33 +215,6 @@ Error start_and_exec(InitContext& ctx, const std::string& exe) {
 }
 
 }  // namespace
-
-Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env) {
-  auto check = [](const std::string& p) -> Status {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) < 0) return sys_error("exec \"" + p + "\"");
-    if (S_ISDIR(st.st_mode)) return make_error("exec \"" + p + "\": is a directory", EISDIR);
-    if (::access(p.c_str(), X_OK) < 0) return sys_error("exec \"" + p + "\"");
-    return {};
-  };
-  if (arg0.find('/') != std::string::npos) {
-    NSBOX_TRY(check(arg0));
-    return arg0;
-  }
-  std::string path = kDefaultPath;
-  for (const auto& e : env) {
-    if (starts_with(e, "PATH=")) path = e.substr(5);
-  }
-  Error denied;
-  for (const auto& dir : split(path, ':')) {
-    std::string cand = (dir.empty() ? "." : dir) + "/" + arg0;
-    auto r = check(cand);
-    if (r) return cand;
-    if (r.error().code == EACCES) denied = r.error();
-  }
-  if (denied.code == EACCES) return denied;
-  return make_error("exec: \"" + arg0 + "\": executable file not found in $PATH", ENOENT);
-}
 
 // Join the v1 cgroups (see InitContext::v1_tasks_fds), then create the
 // cgroup namespace if one is new. In staged mode the intermediate does this

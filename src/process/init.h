@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ns/namespaces.h"
+#include "process/launch.h"
 #include "process/sync.h"
 #include "rootfs/rootfs.h"
 #include "security/capabilities.h"
@@ -40,9 +41,5 @@ struct InitContext {
 };
 
 [[noreturn]] void container_init(InitContext& ctx);
-
-// Find the executable for args[0] the way execvp does, with PATH from env
-// (exported for tests). Relative to the current root and cwd.
-Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env);
 
 }  // namespace nsbox::process

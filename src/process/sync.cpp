@@ -29,6 +29,8 @@ const char* msg_name(Msg m) {
       return "warning";
     case Msg::kContinue:
       return "continue";
+    case Msg::kConsoleFd:
+      return "console fd";
     case Msg::kSeccompFd:
       return "seccomp listener";
   }
@@ -111,7 +113,7 @@ Result<Packet> Channel::recv() {
     }
   }
   if (n < static_cast<ssize_t>(sizeof(uint32_t))) {
-    return make_error("container init exited before finishing its setup");
+    return make_error("container init exited before finishing its setup", kPeerClosed);
   }
   uint32_t t = 0;
   std::memcpy(&t, buf.data(), sizeof t);

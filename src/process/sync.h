@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <string>
 
 #include "common/fd.h"
@@ -22,7 +23,12 @@ enum class Msg : uint32_t {
   kWarning,          // init -> parent: payload is a warning to log
   kContinue,         // parent -> init: go on
   kSeccompFd,        // init -> parent: the seccomp listener (SCM_RIGHTS) for the agent
+  kConsoleFd,        // init -> parent: the pty master (SCM_RIGHTS) of process.terminal
 };
+
+// Error code of recv() when the peer closed its end: it exited, or (the
+// exec child) its close-on-exec end went with a successful execve.
+constexpr int kPeerClosed = EPIPE;
 
 const char* msg_name(Msg m);  // "kHello" -> "hello", for debug logs
 
@@ -30,7 +36,7 @@ struct Packet {
   Msg type;
   std::string text;
   pid_t sender_pid = 0;  // from SCM_CREDENTIALS, 0 when absent
-  UniqueFd fd;           // from SCM_RIGHTS (kSeccompFd), close-on-exec
+  UniqueFd fd;           // from SCM_RIGHTS (kSeccompFd, kConsoleFd), close-on-exec
 };
 
 class Channel {

@@ -76,4 +76,10 @@ Status set_no_new_privileges() {
   return {};
 }
 
+Status become_root_in_user_ns() {
+  if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) return sys_error("setresgid(0)");
+  if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) return sys_error("setresuid(0)");
+  return {};
+}
+
 }  // namespace nsbox::security

@@ -19,4 +19,9 @@ Status switch_user(const spec::User& user, const CapSets& caps);
 // prctl(PR_SET_NO_NEW_PRIVS, 1) for process.noNewPrivileges.
 Status set_no_new_privileges();
 
+// Root of a user namespace just created or joined, so that files we create
+// are owned by a mapped id. An unmapped 0 is not an error: the user switch
+// comes later.
+Status become_root_in_user_ns();
+
 }  // namespace nsbox::security

@@ -166,19 +166,36 @@ std::string one_line(std::string s) {
 
 }  // namespace
 
-Result<Config> parse_config(const std::string& json_text) {
+namespace {
+
+// Parse `text` as JSON and decode it with fn; `label` names the document in
+// errors ("config.json").
+template <typename T, typename Fn>
+Result<T> parse_document(const std::string& text, const std::string& label, Fn fn) {
   try {
-    json doc = json::parse(json_text);
-    Config cfg;
-    NSBOX_TRY(decode_config(doc, &cfg));
-    return cfg;
+    json doc = json::parse(text);
+    T out;
+    NSBOX_TRY(fn(doc, &out));
+    return out;
   } catch (const json::parse_error& e) {
-    return make_error("config.json: invalid JSON: " + one_line(e.what()));
+    return make_error(label + ": invalid JSON: " + one_line(e.what()));
   } catch (const json::out_of_range& e) {  // a number beyond double range
-    return make_error("config.json: invalid JSON: " + one_line(e.what()));
+    return make_error(label + ": invalid JSON: " + one_line(e.what()));
   } catch (const std::exception& e) {  // not expected: decoders check types first
-    return make_error("config.json: " + one_line(e.what()));
+    return make_error(label + ": " + one_line(e.what()));
   }
+}
+
+}  // namespace
+
+Result<Config> parse_config(const std::string& json_text) {
+  return parse_document<Config>(json_text, "config.json", decode_config);
+}
+
+Result<Process> parse_process(const std::string& json_text) {
+  return parse_document<Process>(json_text, "process", [](const json& doc, Process* out) {
+    return decode(doc, "process", out);
+  });
 }
 
 Result<Config> load_config(const std::string& bundle_dir) {

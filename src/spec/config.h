@@ -274,6 +274,8 @@ struct Config {
 // Parse config.json text. Errors name the JSON path of the offending field:
 // "process.user.uid: expected integer", or "linux.netDevices: not supported yet".
 Result<Config> parse_config(const std::string& json_text);
+// A process object alone (`exec --process FILE`); errors are rooted at "process".
+Result<Process> parse_process(const std::string& json_text);
 // Read <bundle>/config.json and parse it.
 Result<Config> load_config(const std::string& bundle_dir);
 

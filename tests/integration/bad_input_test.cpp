@@ -361,7 +361,7 @@ const std::vector<BadConfig>& bad_configs() {
          c["process"]["args"] = {"/etc"};
          return dump(c);
        },
-       {"/etc", "is a directory"}},
+       {"/etc", "permission denied"}},
   };
   return kCases;
 }
