@@ -18,7 +18,7 @@ namespace {
 constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
 constexpr unsigned long kDefaultFlags = MS_NOEXEC | MS_NOSUID | MS_NODEV;
 
-Status mount_cgroup2(const Ctx& ctx, const MountReq& req) {
+Result<UniqueFd> mount_cgroup2(const Ctx& ctx, const MountReq& req) {
   MountReq fresh = req;
   fresh.fstype = "cgroup2";
   if (fresh.source.empty()) fresh.source = "cgroup2";
@@ -75,7 +75,7 @@ Result<std::string> own_cgroup(const MountInfo& mi, const std::string& proc_cgro
 
 // Without a cgroup namespace: bind the host directory of our own cgroup.
 Status bind_own_cgroup(const Ctx& ctx, const MountReq& req, const MountInfo& mi,
-                       const std::string& proc_cgroup, const std::string& dest) {
+                       const std::string& proc_cgroup, const std::string& dest, int target_fd) {
   auto own = own_cgroup(mi, proc_cgroup);
   if (!own) return std::move(own).error();
   std::string rel = *own;
@@ -88,35 +88,48 @@ Status bind_own_cgroup(const Ctx& ctx, const MountReq& req, const MountInfo& mi,
   MountReq bind{dest, join_path(mi.mountpoint, rel), "bind", req.mf};
   bind.mf.flags |= MS_BIND | MS_REC;
   bind.mf.rec_attr_set = bind.mf.rec_attr_clr = 0;
-  return bind_mount(ctx, bind);
+  UniqueFd src(::open(bind.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!src) return sys_error("bind source \"" + bind.source + "\"");
+  auto fd = bind_mount_at(ctx, bind, src.get(), target_fd);
+  return fd ? Status{} : Status{std::move(fd).error()};
 }
 
 // With a cgroup namespace: a fresh mount of the same hierarchy shows our own
 // cgroup as its root.
 Status mount_fresh_cgroup(const Ctx& ctx, const MountReq& req, const MountInfo& mi,
-                          const std::string& dest) {
+                          const std::string& dest, int target_fd) {
   std::string name = base_name(mi.mountpoint);
   MountReq fresh{dest, "cgroup", mi.fstype, MountFlags{}};
   fresh.mf.flags = kDefaultFlags | (req.mf.flags & MS_RDONLY);
   fresh.mf.propagation = req.mf.propagation;
   if (mi.fstype == "cgroup") fresh.mf.data = name == "systemd" ? "name=systemd" : name;
-  return fs_mount(ctx, fresh, false);
+  auto fd = fs_mount_at(ctx, fresh, target_fd, false);
+  return fd ? Status{} : Status{std::move(fd).error()};
+}
+
+// A directory of the fresh tmpfs `dir_fd` (nobody else can reach it: no
+// lookup from the rootfs), as a mount target.
+Result<UniqueFd> tmpfs_subdir(int dir_fd, const std::string& name, const std::string& shown) {
+  if (::mkdirat(dir_fd, name.c_str(), 0755) < 0 && errno != EEXIST) {
+    return sys_error("mkdir \"" + shown + "\"");
+  }
+  UniqueFd fd(::openat(dir_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return sys_error("open \"" + shown + "\"");
+  return fd;
 }
 
 // "cpu,cpuacct" mounted together: cpu -> cpu,cpuacct and cpuacct -> cpu,cpuacct.
-Status link_comounted(const Ctx& ctx, const std::string& dest, const std::string& name) {
+Status link_comounted(int dir_fd, const std::string& dest, const std::string& name) {
   if (name.find(',') == std::string::npos) return {};
-  auto dir = reopen_target(ctx, dest);
-  if (!dir) return std::move(dir).error();
   for (const auto& ctrl : split(name, ',')) {
-    if (::symlinkat(name.c_str(), dir->get(), ctrl.c_str()) < 0 && errno != EEXIST) {
+    if (::symlinkat(name.c_str(), dir_fd, ctrl.c_str()) < 0 && errno != EEXIST) {
       return sys_error("symlink \"" + join_path(dest, ctrl) + "\"");
     }
   }
   return {};
 }
 
-Status mount_cgroup_v1(const Ctx& ctx, const MountReq& req) {
+Result<UniqueFd> mount_cgroup_v1(const Ctx& ctx, const MountReq& req) {
   auto all = read_mountinfo();
   if (!all) return std::move(all).error();
   auto proc_cgroup = read_file("/proc/self/cgroup");
@@ -127,22 +140,27 @@ Status mount_cgroup_v1(const Ctx& ctx, const MountReq& req) {
   tmpfs.mf.flags = kDefaultFlags;
   tmpfs.mf.data = "mode=755";
   tmpfs.mf.propagation = req.mf.propagation;
-  NSBOX_TRY(fs_mount(ctx, tmpfs, false));
+  auto root = fs_mount(ctx, tmpfs, false);
+  if (!root) return root;
+  // Below the tmpfs everything goes through its fd.
   for (const auto& mi : v1_hierarchies(*all)) {
-    std::string dest = join_path(req.dest, base_name(mi.mountpoint));
-    NSBOX_TRY(cgroupns ? mount_fresh_cgroup(ctx, req, mi, dest)
-                       : bind_own_cgroup(ctx, req, mi, *proc_cgroup, dest));
-    NSBOX_TRY(link_comounted(ctx, req.dest, base_name(mi.mountpoint)));
+    std::string name = base_name(mi.mountpoint);
+    std::string dest = join_path(req.dest, name);
+    auto dir = tmpfs_subdir(root->get(), name, dest);
+    if (!dir) return std::move(dir).error();
+    NSBOX_TRY(cgroupns ? mount_fresh_cgroup(ctx, req, mi, dest, dir->get())
+                       : bind_own_cgroup(ctx, req, mi, *proc_cgroup, dest, dir->get()));
+    NSBOX_TRY(link_comounted(root->get(), req.dest, name));
   }
-  if (!(req.mf.flags & MS_RDONLY)) return {};
-  auto fd = reopen_target(ctx, req.dest);
-  if (!fd) return std::move(fd).error();
-  return remount_fd(req.dest, fd->get(), kDefaultFlags | MS_RDONLY, 0);
+  if (req.mf.flags & MS_RDONLY) {
+    NSBOX_TRY(remount_fd(req.dest, root->get(), kDefaultFlags | MS_RDONLY, 0));
+  }
+  return root;
 }
 
 }  // namespace
 
-Status mount_cgroup(const Ctx& ctx, const MountReq& req) {
+Result<UniqueFd> mount_cgroup(const Ctx& ctx, const MountReq& req) {
   struct statfs sf {};
   if (::statfs(kCgroupRoot, &sf) < 0) return sys_error(std::string("statfs ") + kCgroupRoot);
   if (req.fstype == "cgroup2" || sf.f_type == CGROUP2_SUPER_MAGIC) return mount_cgroup2(ctx, req);

@@ -179,13 +179,26 @@ Status setup_devices(const Ctx& ctx) {
 }
 
 Status reopen_dev_null() {
-  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  // The container's /dev/null, resolved in-root and never through a symlink
+  // (the rootfs may have replaced it since setup_devices), checked to be the
+  // null device before any stdio fd is pointed at it.
+  UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return sys_error("open \"/\"");
+  auto null = open_in_root(root.get(), "/dev/null", O_RDWR | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+  if (!null) return std::move(null).error();
   struct stat nst {};
-  if (!null || ::fstat(null.get(), &nst) < 0) return sys_error("open \"/dev/null\"");
+  if (::fstat(null->get(), &nst) < 0) return sys_error("stat \"/dev/null\"");
+  if (!S_ISCHR(nst.st_mode) || nst.st_rdev != makedev(1, 3)) {
+    return make_error("\"/dev/null\" is not the null device");
+  }
+  int fl = ::fcntl(null->get(), F_GETFL);
+  if (fl < 0 || ::fcntl(null->get(), F_SETFL, fl & ~O_NONBLOCK) < 0) {
+    return sys_error("\"/dev/null\": clear O_NONBLOCK");
+  }
   for (int fd = 0; fd < 3; ++fd) {
     struct stat st {};
     if (::fstat(fd, &st) < 0) continue;  // closed: nothing to redirect
-    if (S_ISCHR(st.st_mode) && st.st_rdev == nst.st_rdev && ::dup3(null.get(), fd, 0) < 0) {
+    if (S_ISCHR(st.st_mode) && st.st_rdev == nst.st_rdev && ::dup3(null->get(), fd, 0) < 0) {
       return sys_error("reopen fd " + std::to_string(fd) + " on \"/dev/null\"");
     }
   }

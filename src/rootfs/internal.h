@@ -54,6 +54,24 @@ Status remount_fd(const std::string& shown, int fd, unsigned long flags, unsigne
 // mount_setattr(AT_RECURSIVE) with the r* option attributes; no-op when none.
 Status set_recursive_attrs(const std::string& shown, int fd, uint64_t set, uint64_t clr);
 
+// The new mount API: a mount is built detached, attached to a target fd with
+// move_mount(2), and its fd then names the attached mount, so nothing is
+// looked up by path after the target was resolved. Error code ENOSYS means
+// "use mount(2)": a kernel before 5.2, or flags/data fsconfig cannot carry.
+//
+// open_tree(OPEN_TREE_CLONE): a detached copy of the mount (tree) at src_fd.
+Result<UniqueFd> clone_mount(const std::string& what, int src_fd, bool recursive);
+// fsopen/fsconfig/fsmount: a detached new filesystem; `flags` (MS_*) and the
+// comma-separated `data` are applied as mount(2) would.
+Result<UniqueFd> create_fs_mount(const std::string& what, const std::string& fstype,
+                                 const std::string& source, unsigned long flags,
+                                 const std::string& data);
+// move_mount(2) of the detached mount mnt_fd onto target_fd.
+Status attach_mount(const std::string& what, int mnt_fd, int target_fd);
+// After a mount(2) fallback: mnt_fd (the destination looked up again) must be
+// the root of a mount other than the one holding target_fd (when statx can tell).
+Status check_new_mount(const std::string& shown, int mnt_fd, int target_fd);
+
 struct MountInfo {
   std::string root;        // root of the mount within its filesystem
   std::string mountpoint;  // relative to the process root
@@ -62,6 +80,15 @@ struct MountInfo {
   std::string super_opts;
 };
 Result<std::vector<MountInfo>> read_mountinfo();
+
+// ---- tmpcopyup (copy_up.cpp) ----
+
+// Copy the content of src_dir (a directory of the rootfs) into dst_dir (the
+// root of the new tmpfs): files, directories, symlinks (as links), device
+// nodes and fifos, with owner, mode, times and extended attributes (best
+// effort). Lookups are relative to directory fds with O_NOFOLLOW: the copy
+// never leaves src_dir. `shown` is the destination, for errors.
+Status copy_up(int src_dir, int dst_dir, const std::string& shown);
 
 // ---- mounts (mounts.cpp) ----
 
@@ -84,14 +111,21 @@ struct MountReq {
 bool is_bind(const spec::Mount& m, const MountFlags& mf);
 // tmpfs and /dev mounts stay writable until enter() (devices, chmod, ...).
 bool defers_ro(const spec::Mount& m, const MountFlags& mf);
-Status mount_entry(const Ctx& ctx, const spec::Mount& m);
-Status bind_mount(const Ctx& ctx, const MountReq& req);
-Status fs_mount(const Ctx& ctx, const MountReq& req, bool defer_ro);
+// Each returns an fd of the new (topmost) mount it made: everything done to
+// the mount afterwards (remount, propagation, mount_setattr) goes through it.
+Result<UniqueFd> mount_entry(const Ctx& ctx, const spec::Mount& m);
+Result<UniqueFd> bind_mount(const Ctx& ctx, const MountReq& req);
+Result<UniqueFd> fs_mount(const Ctx& ctx, const MountReq& req, bool defer_ro);
+// The same onto an already resolved target (a directory fd or a file fd);
+// src_fd is the bind source (O_PATH).
+Result<UniqueFd> bind_mount_at(const Ctx& ctx, const MountReq& req, int src_fd, int target_fd);
+Result<UniqueFd> fs_mount_at(const Ctx& ctx, const MountReq& req, int target_fd, bool defer_ro);
 // Resolve an existing destination in-root (after a mount: the new top mount).
+// Only for the mount(2) fallback: a path can be swapped under our feet.
 Result<UniqueFd> reopen_target(const Ctx& ctx, const std::string& dest);
 
 // ---- cgroup mounts (cgroup_mount.cpp) ----
-Status mount_cgroup(const Ctx& ctx, const MountReq& req);
+Result<UniqueFd> mount_cgroup(const Ctx& ctx, const MountReq& req);
 
 // ---- devices (devices.cpp) ----
 

@@ -2,6 +2,7 @@
 // and filesystem data. Same table as runc's specconv.
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <string_view>
 
 #include "rootfs/rootfs.h"
@@ -103,7 +104,10 @@ constexpr AtimeOpt kRecAtimeOpts[] = {
     {"rnoatime", MOUNT_ATTR_NOATIME},     {"rstrictatime", MOUNT_ATTR_STRICTATIME},
 };
 
-constexpr std::string_view kUnsupported[] = {"idmap", "ridmap", "tmpcopyup"};
+// Options that are neither MS_* flags nor filesystem data.
+constexpr std::string_view kTmpcopyup = "tmpcopyup";
+
+constexpr std::string_view kUnsupported[] = {"idmap", "ridmap"};
 
 template <typename T, size_t N>
 const T* find_opt(const T (&table)[N], std::string_view name) {
@@ -148,7 +152,9 @@ Result<MountFlags> parse_mount_options(const std::vector<std::string>& options) 
     for (auto name : kUnsupported) {
       if (opt == name) return make_error("mount option \"" + opt + "\": not supported yet");
     }
-    if (const auto* f = find_opt(kFlagOpts, opt)) {
+    if (opt == kTmpcopyup) {
+      out.tmpcopyup = true;
+    } else if (const auto* f = find_opt(kFlagOpts, opt)) {
       apply_flag(*f, &out);
     } else if (const auto* p = find_opt(kPropOpts, opt)) {
       out.propagation = p->flag;
@@ -161,6 +167,17 @@ Result<MountFlags> parse_mount_options(const std::vector<std::string>& options) 
       out.data += opt;
     }
   }
+  return out;
+}
+
+std::vector<std::string> known_mount_options() {
+  std::vector<std::string> out{std::string(kTmpcopyup)};
+  for (const auto& e : kFlagOpts) out.emplace_back(e.name);
+  for (const auto& e : kPropOpts) out.emplace_back(e.name);
+  for (const auto& e : kRecOpts) out.emplace_back(e.name);
+  for (const auto& e : kRecAtimeOpts) out.emplace_back(e.name);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

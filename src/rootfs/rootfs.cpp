@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "common/util.h"
 #include "rootfs/internal.h"
@@ -54,16 +55,30 @@ Status prepare_root(const std::string& root_real, unsigned long prop) {
   return {};
 }
 
+// A recursive bind of the path onto itself, made read-only through the new
+// mount's fd (a second lookup of the path could reach another mount).
 Status readonly_path(int rootfd, const std::string& path) {
   auto fd = open_in_root(rootfd, path, O_PATH);
   if (!fd) return fd.error().code == ENOENT ? Status{} : Status{std::move(fd).error()};
-  NSBOX_TRY(mount_fd("bind mount \"" + path + "\"", fd_path(fd->get()).c_str(), fd->get(), nullptr,
-                     MS_BIND | MS_REC, nullptr));
-  auto top = open_in_root(rootfd, path, O_PATH);
-  if (!top) return std::move(top).error();
-  auto cur = mount_flags_of(top->get());
+  std::string what = "bind mount \"" + path + "\"";
+  UniqueFd top;
+  auto tree = clone_mount(what, fd->get(), true);
+  if (tree) {
+    NSBOX_TRY(attach_mount(what, tree->get(), fd->get()));
+    top = std::move(tree).value();
+  } else if (tree.error().code != ENOSYS) {
+    return std::move(tree).error();
+  } else {
+    NSBOX_TRY(
+        mount_fd(what, fd_path(fd->get()).c_str(), fd->get(), nullptr, MS_BIND | MS_REC, nullptr));
+    auto again = open_in_root(rootfd, path, O_PATH);
+    if (!again) return std::move(again).error();
+    NSBOX_TRY(check_new_mount(path, again->get(), fd->get()));
+    top = std::move(again).value();
+  }
+  auto cur = mount_flags_of(top.get());
   if (!cur) return std::move(cur).error();
-  return remount_fd(path, top->get(), (*cur & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | MS_RDONLY, 0);
+  return remount_fd(path, top.get(), (*cur & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | MS_RDONLY, 0);
 }
 
 // /dev/null for masking files, verified so a planted file cannot stand in.
@@ -106,23 +121,43 @@ Status apply_paths(int rootfd, const spec::Config& cfg) {
   return {};
 }
 
+// Mounts whose read-only remount or recursive attributes finalize() applies
+// (tmpfs and /dev: see defers_ro).
+bool has_deferred_work(const spec::Mount& m) {
+  auto mf = parse_mount_options(m.options);
+  if (!mf || !defers_ro(m, *mf)) return false;
+  return (mf->flags & MS_RDONLY) != 0 || mf->rec_attr_set != 0 || mf->rec_attr_clr != 0;
+}
+
+// fds of those mounts, kept by prepare() for finalize() in the same process
+// (the init), indexed like cfg.mounts: the deferred remount reaches the very
+// mount prepare() made, whatever happened to its path since.
+std::vector<UniqueFd>& deferred_mounts() {
+  static std::vector<UniqueFd> fds;
+  return fds;
+}
+
 // tmpfs and /dev mounts were left writable by prepare(): make them ro now and
 // apply their recursive attributes.
 Status finish_deferred(const Ctx& ctx) {
+  auto& kept = deferred_mounts();
   for (size_t i = 0; i < ctx.cfg.mounts.size(); ++i) {
     const auto& m = ctx.cfg.mounts[i];
+    if (!has_deferred_work(m)) continue;
     auto mf = parse_mount_options(m.options);
-    if (!mf || !defers_ro(m, *mf)) continue;
-    bool ro = (mf->flags & MS_RDONLY) != 0;
-    if (!ro && mf->rec_attr_set == 0 && mf->rec_attr_clr == 0) continue;
     std::string dest = container_path(m.destination);
     std::string ctx_msg = "mounts[" + std::to_string(i) + "]";
-    auto fd = reopen_target(ctx, dest);
+    // Without a kept fd (prepare() ran elsewhere), the path is all we have.
+    auto fd = i < kept.size() && kept[i] ? Result<UniqueFd>(std::move(kept[i]))
+                                         : reopen_target(ctx, dest);
     if (!fd) return std::move(fd).error().wrap(ctx_msg);
-    if (ro) NSBOX_TRY_CTX(remount_fd(dest, fd->get(), mf->flags, mf->clear), ctx_msg);
+    if (mf->flags & MS_RDONLY) {
+      NSBOX_TRY_CTX(remount_fd(dest, fd->get(), mf->flags, mf->clear), ctx_msg);
+    }
     NSBOX_TRY_CTX(set_recursive_attrs(dest, fd->get(), mf->rec_attr_set, mf->rec_attr_clr),
                   ctx_msg);
   }
+  kept.clear();
   return {};
 }
 
@@ -155,8 +190,13 @@ Status prepare(const spec::Config& cfg, const std::string& rootfs, const Options
   UniqueFd rootfd(::open(real, O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd) return sys_error("open rootfs \"" + std::string(real) + "\"");
   Ctx ctx{cfg, opt, rootfd.get(), real};
+  auto& kept = deferred_mounts();
+  kept.clear();
+  kept.resize(cfg.mounts.size());
   for (size_t i = 0; i < cfg.mounts.size(); ++i) {
-    NSBOX_TRY_CTX(mount_entry(ctx, cfg.mounts[i]), "mounts[" + std::to_string(i) + "]");
+    auto fd = mount_entry(ctx, cfg.mounts[i]);
+    if (!fd) return std::move(fd).error().wrap("mounts[" + std::to_string(i) + "]");
+    if (has_deferred_work(cfg.mounts[i])) kept[i] = std::move(fd).value();
   }
   NSBOX_TRY(setup_devices(ctx));
   if (::chdir(real) < 0) return sys_error("chdir to rootfs \"" + std::string(real) + "\"");

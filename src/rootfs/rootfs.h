@@ -12,6 +12,13 @@
 //  - finalize(): maskedPaths/readonlyPaths and deferred read-only remounts go
 //    through /proc/self/fd/N, so they need the container's /proc mounted
 //    (missing paths are skipped, so configs without /proc masks are fine).
+//    prepare() keeps fds of the mounts whose read-only remount is deferred
+//    (tmpfs, /dev) for finalize() in the same process, which closes them.
+//
+// Every mount is attached to the fd of its resolved destination and then
+// configured (remount, propagation, recursive attributes) through its own fd
+// (open_tree/fsopen/fsmount + move_mount, Linux 5.2+): the destination is
+// looked up once, so a path swapped meanwhile cannot redirect a later step.
 #pragma once
 
 #include <sys/types.h>
@@ -69,8 +76,16 @@ struct MountFlags {
   uint64_t rec_attr_set = 0;  // MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE): "rro", "rnosuid"...
   uint64_t rec_attr_clr = 0;
   std::string data;  // unknown options joined with ',' as fs data (mode=755,size=...)
+  // "tmpcopyup" (tmpfs only): the destination's content in the rootfs is
+  // copied into the new tmpfs before it is attached (runc, crun).
+  bool tmpcopyup = false;
 };
-// Errors: `mount option "idmap": not supported yet` (idmap, ridmap, tmpcopyup).
+// Errors: `mount option "idmap": not supported yet` (idmap, ridmap).
 Result<MountFlags> parse_mount_options(const std::vector<std::string>& options);
+
+// Every option name parse_mount_options() takes as a flag, propagation,
+// recursive attribute or tmpcopyup (not filesystem data, not the unsupported
+// idmap/ridmap), sorted: the "mountOptions" of the features document.
+std::vector<std::string> known_mount_options();
 
 }  // namespace nsbox::rootfs

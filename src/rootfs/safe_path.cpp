@@ -2,8 +2,10 @@
 // fallback and as the engine of mkdir_all_in_root.
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -67,6 +69,15 @@ Result<std::string> read_link(int fd) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+// procfs symlinks whose target is not a relative path ("self" -> "123",
+// "mounts" -> "self/mounts") are magic links: an absolute host path or
+// "pipe:[123]", "net:[4026531840]", "anon_inode:[eventfd]".
+bool is_magic_link(int fd, const std::string& target) {
+  struct statfs sf {};
+  if (::fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) return false;
+  return target.front() == '/' || target.find(':') != std::string::npos;
+}
+
 enum class WalkMode { kLookup, kMkdir };
 
 // Component-by-component resolution: every step is an O_NOFOLLOW openat from a
@@ -122,6 +133,9 @@ class Walker {
       if (++links_ > kMaxSymlinks) return walk_error("open", path_, ELOOP);
       auto target = read_link(fd.get());
       if (!target) return walk_error("readlink", path_, target.error().code);
+      // RESOLVE_NO_MAGICLINKS: /proc/<pid>/fd/N, cwd, root, exe... name
+      // objects, not paths; their text (a host path) must not be walked.
+      if (is_magic_link(fd.get(), *target)) return walk_error("open", path_, ELOOP);
       if (target->front() == '/') stack_.clear();
       auto parts = components(*target);
       todo_.insert(todo_.begin(), parts.begin(), parts.end());

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -330,6 +331,26 @@ TEST(Mounts, ProcThroughSymlinksRefused) {
   EXPECT_EQ(sb.leftovers(), "");
 }
 
+// procfs and sysfs go where their destination names, through no symlink at
+// all: a parent that is a symlink (which a shared volume could swap in while
+// the mount is made) is refused too, checked on the very target mounted on.
+TEST(Mounts, ProcAndSysfsThroughAParentSymlinkRefused) {
+  Sandbox sb;
+  std::string rootfs = copy_rootfs(sb);
+  fs::create_directories(rootfs + "/elsewhere/p");
+  fs::create_symlink("/elsewhere", rootfs + "/link");
+  for (const char* type : {"proc", "sysfs"}) {
+    auto cfg = sh_config("true");
+    cfg["root"]["path"] = rootfs;
+    cfg["mounts"].push_back(mount_entry("/link/p", type, type));
+    auto o = sb.run(cfg);
+    EXPECT_NE(o.status, 0) << type;
+    EXPECT_TRUE(contains(o.err, "mounts[7]")) << o.err;
+    EXPECT_TRUE(contains(o.err, "ordinary directory")) << o.err;
+  }
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
 // A relative bind source is relative to the bundle directory.
 TEST(Mounts, RelativeBindSourceIsBundleRelative) {
   Sandbox sb;
@@ -636,5 +657,118 @@ TEST(NoPivot, RunNoPivotRefusesPrivateRootPropagation) {
   auto o = sb.nsbox({"run", "--no-pivot", "-b", sb.bundle(cfg), id});
   EXPECT_NE(o.status, 0);
   EXPECT_TRUE(contains(o.err, "linux.rootfsPropagation")) << o.err;
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
+// --------------------------------------------------- tmpcopyup, rro (issue 7)
+
+// A tmpfs with tmpcopyup over a rootfs directory starts with a copy of it:
+// files (content, mode, owner, xattrs), directories, symlinks as links,
+// fifos. It is writable while the rootfs copy stays as it was. A directory
+// that is a symlink to a host directory is resolved in the rootfs: the host
+// content is never copied.
+TEST(Mounts, TmpfsCopyUpCopiesTheDestination) {
+  Sandbox sb;
+  std::string rootfs = copy_rootfs(sb);
+  std::string data = rootfs + "/data";
+  fs::create_directories(data + "/sub");
+  std::ofstream(data + "/f") << "orig\n";
+  std::ofstream(data + "/owned") << "owned\n";
+  std::ofstream(data + "/sub/g") << "nested\n";
+  ASSERT_EQ(::chmod((data + "/owned").c_str(), 0640), 0);
+  ASSERT_EQ(::chown((data + "/owned").c_str(), 1000, 1001), 0);
+  ASSERT_EQ(::chmod((data + "/sub").c_str(), 0751), 0);
+  ASSERT_EQ(::chown((data + "/sub").c_str(), 1001, 1001), 0);
+  ASSERT_EQ(::mkfifo((data + "/p").c_str(), 0620), 0);
+  ASSERT_EQ(::chmod((data + "/p").c_str(), 0620), 0);
+  fs::create_symlink("f", data + "/link");
+  fs::create_symlink("/etc/passwd", data + "/abs");
+  bool xattrs = ::setxattr((data + "/f").c_str(), "user.nsbox", "v1", 2, 0) == 0;
+  std::string secret = sb.dir() + "/host-secret";
+  fs::create_directories(secret);
+  std::ofstream(secret + "/secret") << "host\n";
+  fs::create_symlink(secret, rootfs + "/data2");
+
+  auto cfg = sh_config(
+      "cat /data/f; echo more >> /data/f && echo appended; cat /data/link; "
+      "echo x > /data/new && echo created; "
+      "stat -c '%n %a %u:%g %F' /data/owned /data/sub /data/sub/g /data/p; "
+      "readlink /data/link; readlink /data/abs; ls -A /data2 | wc -l; "
+      "grep -E ' /data | " +
+      secret + " ' /proc/self/mountinfo");
+  cfg["root"]["path"] = rootfs;
+  cfg["mounts"].push_back(
+      mount_entry("/data", "tmpfs", "tmpfs", {"tmpcopyup", "nosuid", "size=1m"}));
+  cfg["mounts"].push_back(mount_entry("/data2", "tmpfs", "tmpfs", {"tmpcopyup"}));
+  auto o = sb.run(cfg);
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_TRUE(contains(o.out, "orig\nappended\norig\nmore\ncreated\n")) << o.out;
+  EXPECT_TRUE(contains(o.out, "/data/owned 640 1000:1001 regular file\n")) << o.out;
+  EXPECT_TRUE(contains(o.out, "/data/sub 751 1001:1001 directory\n")) << o.out;
+  EXPECT_TRUE(contains(o.out, "/data/sub/g 644 0:0 regular file\n")) << o.out;
+  EXPECT_TRUE(contains(o.out, "/data/p 620 0:0 fifo\n")) << o.out;
+  EXPECT_TRUE(contains(o.out, "f\n/etc/passwd\n0\n")) << o.out;
+  std::string line = mountinfo_line(o.out, "/data");
+  EXPECT_TRUE(contains(line, " - tmpfs ")) << o.out;
+  EXPECT_TRUE(contains(mount_opts(line), ",nosuid,")) << line;
+  EXPECT_TRUE(contains(mountinfo_line(o.out, secret), " - tmpfs ")) << o.out;
+  // The rootfs keeps its own content; nothing reached the host directory.
+  EXPECT_EQ(slurp(data + "/f"), "orig\n");
+  EXPECT_FALSE(fs::exists(data + "/new"));
+  EXPECT_TRUE(fs::is_symlink(data + "/abs"));
+  EXPECT_TRUE(fs::is_empty(rootfs + secret));
+  EXPECT_EQ(slurp(secret + "/secret"), "host\n");
+
+  // The copy's extended attributes, seen from the host in a created one.
+  if (xattrs) {
+    std::string id = sb.new_id("copyup");
+    auto c = sb.nsbox({"create", "-b", sb.bundle(cfg, "bundle-xattr"), id});
+    ASSERT_EQ(c.status, 0) << c.err;
+    std::string f = "/proc/" + std::to_string(sb.pid_of(id)) + "/root/data/f";
+    char v[8] = {};
+    EXPECT_EQ(::getxattr(f.c_str(), "user.nsbox", v, sizeof v), 2) << strerror(errno);
+    EXPECT_STREQ(v, "v1");
+    EXPECT_EQ(sb.nsbox({"delete", "--force", id}).status, 0);
+  }
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
+// tmpcopyup is for tmpfs only.
+TEST(Mounts, TmpfsCopyUpOnABindIsRefused) {
+  Sandbox sb;
+  std::string src = sb.dir() + "/src";
+  fs::create_directories(src);
+  auto cfg = sh_config("true");
+  cfg["mounts"].push_back(mount_entry("/home", "bind", src, {"rbind", "tmpcopyup"}));
+  auto o = sb.run(cfg);
+  EXPECT_NE(o.status, 0);
+  EXPECT_TRUE(contains(o.err, "mounts[7]")) << o.err;
+  EXPECT_TRUE(contains(o.err, "tmpcopyup")) << o.err;
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
+// "rro" makes a bind read-only with every mount below it; "ro" only the top.
+TEST(Mounts, RecursiveReadOnlyBindCoversSubmounts) {
+  Sandbox sb;
+  std::string src = sb.dir() + "/rro-src";
+  fs::create_directories(src + "/sub");
+  SharedHostMount sub(src + "/sub");
+  ASSERT_TRUE(sub.ok()) << strerror(errno);
+  auto cfg = sh_config(
+      "touch /home/x 2>/dev/null; echo top=$?; touch /home/sub/x 2>/dev/null; echo sub=$?; "
+      "touch /root/sub/y 2>/dev/null && echo ro_sub=writable; "
+      "cat /proc/self/mountinfo");
+  cfg["mounts"].push_back(mount_entry("/home", "bind", src, {"rbind", "rro"}));
+  cfg["mounts"].push_back(mount_entry("/root", "bind", src, {"rbind", "ro"}));
+  auto o = sb.run(cfg);
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_TRUE(contains(o.out, "top=1\nsub=1\nro_sub=writable\n")) << o.out;
+  EXPECT_TRUE(contains(mount_opts(mountinfo_line(o.out, "/home")), ",ro,")) << o.out;
+  EXPECT_TRUE(contains(mount_opts(mountinfo_line(o.out, "/home/sub")), ",ro,")) << o.out;
+  EXPECT_TRUE(contains(mount_opts(mountinfo_line(o.out, "/root")), ",ro,")) << o.out;
+  EXPECT_TRUE(contains(mount_opts(mountinfo_line(o.out, "/root/sub")), ",rw,")) << o.out;
+  // The host's own submount stays writable.
+  EXPECT_EQ(::access((src + "/sub").c_str(), W_OK), 0);
+  EXPECT_TRUE(fs::exists(src + "/sub/y"));
   EXPECT_EQ(sb.leftovers(), "");
 }

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -307,10 +308,60 @@ TEST(RootfsMountOptions, RecursiveAttributes) {
 }
 
 TEST(RootfsMountOptions, Unsupported) {
-  for (const char* opt : {"idmap", "ridmap", "tmpcopyup"}) {
+  for (const char* opt : {"idmap", "ridmap"}) {
     auto r = parse_mount_options({"rbind", opt});
     ASSERT_FALSE(r.ok()) << opt;
     EXPECT_EQ(r.error().msg, std::string("mount option \"") + opt + "\": not supported yet");
+  }
+}
+
+TEST(RootfsMountOptions, Tmpcopyup) {
+  auto r = parse_mount_options({"nosuid", "tmpcopyup", "mode=755"});
+  ASSERT_TRUE(r.ok()) << r.error().msg;
+  EXPECT_TRUE(r->tmpcopyup);
+  EXPECT_EQ(r->flags, static_cast<unsigned long>(MS_NOSUID));
+  EXPECT_EQ(r->data, "mode=755");  // not passed to the filesystem
+  EXPECT_FALSE(parse_mount_options({"nosuid"})->tmpcopyup);
+}
+
+// The "Linux mount options" table of the runtime spec (config.md).
+constexpr const char* kSpecMountOptions[] = {
+    "async",          "atime",      "bind",         "defaults",    "dev",
+    "diratime",       "dirsync",    "exec",         "iversion",    "lazytime",
+    "loud",           "mand",       "noatime",      "nodev",       "nodiratime",
+    "noexec",         "noiversion", "nolazytime",   "nomand",      "norelatime",
+    "nostrictatime",  "nosuid",     "nosymfollow",  "private",     "ratime",
+    "rbind",          "rdev",       "rdiratime",    "relatime",    "remount",
+    "rexec",          "rnoatime",   "rnodiratime",  "rnoexec",     "rnorelatime",
+    "rnostrictatime", "rnosuid",    "rnosymfollow", "ro",          "rprivate",
+    "rrelatime",      "rro",        "rrw",          "rshared",     "rslave",
+    "rstrictatime",   "rsuid",      "rsymfollow",   "runbindable", "rw",
+    "shared",         "silent",     "slave",        "strictatime", "suid",
+    "symfollow",      "sync",       "tmpcopyup",    "unbindable",
+};
+
+TEST(RootfsMountOptions, KnownMountOptions) {
+  auto known = known_mount_options();
+  ASSERT_FALSE(known.empty());
+  EXPECT_TRUE(std::is_sorted(known.begin(), known.end()));
+  EXPECT_EQ(std::adjacent_find(known.begin(), known.end()), known.end()) << "duplicates";
+  auto has = [&](const std::string& o) {
+    return std::binary_search(known.begin(), known.end(), o);
+  };
+  // Each one is taken by the parser as an option, not as filesystem data.
+  for (const auto& o : known) {
+    auto r = parse_mount_options({o});
+    ASSERT_TRUE(r.ok()) << o << ": " << r.error().msg;
+    EXPECT_EQ(r->data, "") << o;
+  }
+  // The spec's whole vocabulary, and the names runc also takes beyond it
+  // (the table has "rdev" but misses its opposite "rnodev").
+  for (const char* o : kSpecMountOptions) EXPECT_TRUE(has(o)) << o;
+  for (const char* o : {"acl", "noacl", "rnodev"}) EXPECT_TRUE(has(o)) << o;
+  EXPECT_EQ(known.size(), std::size(kSpecMountOptions) + 3);
+  // Unsupported ones and filesystem data are not listed.
+  for (const char* o : {"idmap", "ridmap", "mode=755", "size=64k", "newinstance", ""}) {
+    EXPECT_FALSE(has(o)) << o;
   }
 }
 
@@ -424,6 +475,26 @@ TEST(RootfsMkdirAll, ThroughSymlinksInsideRoot) {
   auto bad = mkdir_all_in_root(rootfd.get(), "/file/x", 0755);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, ENOTDIR);
+}
+
+// The walk refuses magic links (RESOLVE_NO_MAGICLINKS): the text of
+// /proc/self/fd/N is the path of whatever fd N is, not a place in the root.
+// Here the root is "/", where walking that text would reach the directory.
+TEST(RootfsMkdirAll, MagicLinksAreRefused) {
+  TempDir dir;
+  UniqueFd target(::open(dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd rootfd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(target.valid() && rootfd.valid());
+  for (std::string link :
+       {"/proc/self/fd/" + std::to_string(target.get()), std::string("/proc/self/cwd")}) {
+    auto r = mkdir_all_in_root(rootfd.get(), link + "/made", 0755);
+    ASSERT_FALSE(r.ok()) << link;
+    EXPECT_EQ(r.error().code, ELOOP) << link << ": " << r.error().msg;
+  }
+  EXPECT_NE(::access((dir / "made").c_str(), F_OK), 0) << "created through a magic link";
+  // Ordinary procfs symlinks ("self" -> "<pid>") still resolve.
+  auto self = mkdir_all_in_root(rootfd.get(), "/proc/self/fdinfo", 0755);
+  ASSERT_TRUE(self.ok()) << self.error().msg;
 }
 
 // ------------------------------------------------------- prepare + enter
