@@ -41,73 +41,6 @@ constexpr const char* kOciVersionMin = "1.0.0";
 // The spec's vocabulary (v1.3.0). Candidates only: see the file comment.
 constexpr std::string_view kSpecHooks[] = {"prestart",       "createRuntime", "createContainer",
                                            "startContainer", "poststart",     "poststop"};
-// config.md "Linux mount options", plus acl/noacl (mount(8); runc lists them).
-constexpr std::string_view kSpecMountOptions[] = {
-    "acl",
-    "async",
-    "atime",
-    "bind",
-    "defaults",
-    "dev",
-    "diratime",
-    "dirsync",
-    "exec",
-    "idmap",
-    "iversion",
-    "lazytime",
-    "loud",
-    "mand",
-    "noacl",
-    "noatime",
-    "nodev",
-    "nodiratime",
-    "noexec",
-    "noiversion",
-    "nolazytime",
-    "nomand",
-    "norelatime",
-    "nostrictatime",
-    "nosuid",
-    "nosymfollow",
-    "private",
-    "ratime",
-    "rbind",
-    "rdev",
-    "rdiratime",
-    "relatime",
-    "remount",
-    "rexec",
-    "ridmap",
-    "rnoatime",
-    "rnodev",
-    "rnodiratime",
-    "rnoexec",
-    "rnorelatime",
-    "rnostrictatime",
-    "rnosuid",
-    "rnosymfollow",
-    "ro",
-    "rprivate",
-    "rrelatime",
-    "rro",
-    "rrw",
-    "rshared",
-    "rslave",
-    "rstrictatime",
-    "rsuid",
-    "rsymfollow",
-    "runbindable",
-    "rw",
-    "shared",
-    "silent",
-    "slave",
-    "strictatime",
-    "suid",
-    "symfollow",
-    "sync",
-    "tmpcopyup",
-    "unbindable",
-};
 // defs-linux.json: SeccompAction, SeccompOperators, SeccompArch, SeccompFlag.
 constexpr std::string_view kSpecSeccompActions[] = {
     "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
@@ -170,13 +103,6 @@ size_t hook_count(const spec::Hooks& h) {
 bool hook_runs(const std::string& name) {
   auto cfg = parse_with({{"hooks", {{name, {{{"path", "/bin/true"}}}}}}});
   return cfg && cfg->hooks && hook_count(*cfg->hooks) == 1;
-}
-
-// ---- mount options: flags, propagation or recursive attributes, not fs data.
-
-bool mount_option_known(const std::string& name) {
-  auto f = rootfs::parse_mount_options({name});
-  return f && f->data.empty();
 }
 
 // ---- seccomp
@@ -316,7 +242,7 @@ ordered_json features_document() {
   doc["ociVersionMin"] = kOciVersionMin;
   doc["ociVersionMax"] = implemented_version();
   doc["hooks"] = keep(kSpecHooks, hook_runs);
-  doc["mountOptions"] = sorted(keep(kSpecMountOptions, mount_option_known));
+  doc["mountOptions"] = rootfs::known_mount_options();
   doc["linux"] = linux_features();
   // nsbox interprets no config.json annotation: no potentiallyUnsafeConfigAnnotations.
   const scmp_version* v = seccomp_version();

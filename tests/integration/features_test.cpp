@@ -397,11 +397,12 @@ TEST(Features, ListedMountOptionsAreKnownIdmapIsRefused) {
     ASSERT_TRUE(f.ok()) << o << ": " << f.error().msg;
     EXPECT_EQ(f->data, "") << o << " is passed as filesystem data, not recognized";
   }
-  for (const char* o : {"idmap", "ridmap", "tmpcopyup"}) {
+  for (const char* o : {"idmap", "ridmap"}) {
     EXPECT_FALSE(listed(doc["mountOptions"], o)) << o;
     EXPECT_FALSE(nsbox::rootfs::parse_mount_options({o}).ok()) << o;
   }
-  for (const char* o : {"bind", "rbind", "ro", "rro", "nosuid", "rprivate", "nosymfollow"}) {
+  for (const char* o :
+       {"bind", "rbind", "ro", "rro", "nosuid", "rprivate", "nosymfollow", "tmpcopyup"}) {
     EXPECT_TRUE(listed(doc["mountOptions"], o)) << o;
   }
 
