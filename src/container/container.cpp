@@ -21,6 +21,7 @@
 #include "ns/namespaces.h"
 #include "process/sealed_exe.h"
 #include "process/spawn.h"
+#include "process/terminal.h"
 #include "security/capabilities.h"
 #include "security/lsm.h"
 #include "security/oom.h"
@@ -165,6 +166,14 @@ Result<Prepared> prepare(const CreateOptions& opt) {
     p.caps = *cur;
   }
   NSBOX_TRY(security::check_rlimits(proc.rlimits));
+  if (proc.terminal && opt.console_socket.empty() && opt.console_out == nullptr) {
+    return make_error(
+        "process.terminal: cannot allocate a tty when nsbox detaches without --console-socket");
+  }
+  if (!proc.terminal && !opt.console_socket.empty()) {
+    return make_error("--console-socket: process.terminal is false");
+  }
+  p.cfg.process->env.insert(p.cfg.process->env.end(), opt.extra_env.begin(), opt.extra_env.end());
   auto plan = ns::plan(p.cfg);
   if (!plan) return std::move(plan).error();
   p.plan = std::move(*plan);
@@ -305,6 +314,8 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   ctx.start_listen_fd = listen_fd->get();
   ctx.close_in_child = dir.fd();
   if (p.seccomp) ctx.seccomp = &*p.seccomp;
+  ctx.preserve_fds = opt.preserve_fds;
+  ctx.new_keyring = !opt.no_new_keyring;
   for (const auto& fd : *v1_tasks) ctx.v1_tasks_fds.push_back(fd.get());
   ctx.orig_sigmask = opt.sigmask != nullptr ? opt.sigmask : &orig;
 
@@ -327,6 +338,13 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
     // Our copy is closed on return: the agent holds the listener from now on.
     return security::send_to_seccomp_agent(*lx.seccomp, pid, hook_state_json(rec, "creating"),
                                            listener.get());
+  };
+  cb.on_console_fd = [&](UniqueFd master) -> Status {
+    if (!opt.console_socket.empty()) {
+      return process::send_to_console_socket(opt.console_socket, master.get());
+    }
+    *opt.console_out = std::move(master);
+    return {};
   };
   log::debug("create: cloning the init");
   auto spawned = process::spawn_init(ctx, leaf->valid() ? leaf->get() : -1, cb);
@@ -487,14 +505,19 @@ Result<int> run(const Runtime& rt, const CreateOptions& opt, bool detach) {
   if (!fwd) return std::move(fwd).error();
   CreateOptions o = opt;
   o.sigmask = &fwd->orig;
+  UniqueFd master;
+  if (o.console_socket.empty()) o.console_out = &master;
   auto pid = create(rt, o);
   if (!pid) return std::move(pid).error();
+  std::unique_ptr<process::TerminalProxy> tty;
+  if (master) tty = std::make_unique<process::TerminalProxy>(std::move(master));
   if (auto s = start(rt, opt.id); !s) {
     (void)remove(rt, opt.id, true);
     return std::move(s).error();
   }
   log::debug("run: started, waiting");
-  int status = wait_forwarding(*pid, fwd->sigfd.get(), nullptr, true);
+  int status = wait_forwarding(*pid, fwd->sigfd.get(), tty.get(), true);
+  tty.reset();  // our terminal back to how it was
   log::debug("run: container exited, deleting");
   if (auto d = remove(rt, opt.id, true); !d) log::warn(d.error().msg);
   log::debug("run: deleted");

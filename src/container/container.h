@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cgroup/stats.h"
+#include "common/fd.h"
 #include "common/result.h"
 #include "container/store.h"
 #include "spec/config.h"
@@ -29,6 +30,18 @@ struct CreateOptions {
   // Signal mask the container process starts with (run blocks signals in
   // the runtime to forward them); nullptr: the caller's current mask.
   const sigset_t* sigmask = nullptr;
+  // process.terminal: the pty master goes to this unix socket (runc's
+  // protocol), or, when console_out is set (`run` in the foreground), there.
+  // A terminal with neither is an error before anything is created.
+  std::string console_socket;
+  UniqueFd* console_out = nullptr;
+  // fds 3 .. 3+N-1 reach the container's process (--preserve-fds plus the
+  // LISTEN_FDS of socket activation), with these added to process.env
+  // (LISTEN_FDS=N, LISTEN_PID=1).
+  int preserve_fds = 0;
+  std::vector<std::string> extra_env;
+  // --no-new-keyring: the container keeps the caller's session keyring.
+  bool no_new_keyring = false;
   // CVE-2019-5736 (process/sealed_exe.h): when this binary is writable,
   // true re-executes the calling process from a read-only image of it before
   // anything is done, so that no nsbox code in the container's PID namespace

@@ -1,7 +1,7 @@
 #include "process/exec.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
+#include <linux/keyctl.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -23,16 +23,6 @@ namespace nsbox::process {
 
 namespace {
 
-// Only 0-2 and the preserved fds reach the program.
-void close_unpreserved_fds(int preserve_fds) {
-  unsigned first = 3U + static_cast<unsigned>(preserve_fds);
-  ::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
-  for (int fd = 3; fd < 3 + preserve_fds; ++fd) {
-    int flags = ::fcntl(fd, F_GETFD);
-    if (flags >= 0) ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
-  }
-}
-
 Status join_container(const ExecContext& ctx) {
   for (int fd : ctx.v1_tasks_fds) {
     if (::write(fd, "0", 1) < 0) return sys_error("join cgroup");
@@ -42,6 +32,11 @@ Status join_container(const ExecContext& ctx) {
     return sys_error("join the container's namespaces");
   }
   if ((ctx.ns_flags & CLONE_NEWUSER) != 0) NSBOX_TRY(security::become_root_in_user_ns());
+  // A new anonymous session keyring: not the caller's keys (as runc's exec).
+  if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS &&
+      errno != EACCES) {
+    return sys_error("join a new session keyring");
+  }
   return {};
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -15,6 +16,7 @@
 #include "common/syscalls.h"
 #include "common/util.h"
 #include "container/hooks.h"
+#include "process/terminal.h"
 #include "security/process_attrs.h"
 #include "security/user.h"
 #include "spec/state.h"
@@ -150,6 +152,15 @@ Status setup(InitContext& ctx, std::string* exe) {
   NSBOX_TRY(container::run_hooks(hooks_of(ctx, &spec::Hooks::create_container),
                                  hook_state(ctx, "creating"), "createContainer"));
   NSBOX_TRY(rootfs::switch_root(cfg, ctx.rootfs_opts));
+  // process.terminal: the pty of the container's devpts becomes stdio and
+  // /dev/console (before finalize: /dev may become read-only); the master
+  // goes to the runtime.
+  if (cfg.process->terminal) {
+    auto pty = open_terminal(cfg.process->console_size);
+    if (!pty) return std::move(pty).error();
+    NSBOX_TRY(mount_console(pty->peer.get()));
+    NSBOX_TRY(ctx.chan->send_fd(Msg::kConsoleFd, pty->master.get()));
+  }
   // Before finalize(): readonlyPaths makes /proc/sys read-only.
   if (cfg.linux_) NSBOX_TRY(apply_sysctls(*cfg.linux_));
   NSBOX_TRY(apply_names(cfg));
@@ -232,16 +243,29 @@ Status join_cgroups(InitContext& ctx) {
   return {};
 }
 
+// A session keyring of its own, named after the container as runc does:
+// the container does not share the caller's keys. A kernel without keyrings
+// (ENOSYS) or a policy that refuses it (EACCES) is not an error, as in runc.
+Status join_session_keyring(const InitContext& ctx) {
+  if (!ctx.new_keyring) return {};
+  if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, ctx.id.c_str()) < 0 && errno != ENOSYS &&
+      errno != EACCES) {
+    return sys_error("join a new session keyring");
+  }
+  return {};
+}
+
 void container_init(InitContext& ctx) {
-  // No host fd but ours reaches the container: mark everything above stdio
-  // close-on-exec (the sync channel and start socket already are).
-  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  // No host fd but ours and the preserved ones reaches the container: mark
+  // everything else above stdio close-on-exec.
+  close_unpreserved_fds(ctx.preserve_fds);
   if (ctx.close_in_child >= 0) ::close(ctx.close_in_child);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   reset_signals(ctx.orig_sigmask);
   Channel& chan = *ctx.chan;
   std::string exe;
   if (auto r = join_cgroups(ctx); !r) fail(chan, r.error());
+  if (auto r = join_session_keyring(ctx); !r) fail(chan, r.error());
   if (auto r = setup(ctx, &exe); !r) fail(chan, r.error());
   handle_termination_signals();
   if (auto r = load_notify_seccomp(ctx); !r) fail(chan, r.error());

@@ -36,6 +36,10 @@ struct InitContext {
   std::vector<int> v1_tasks_fds;
   bool unshare_cgroup_ns = false;
   int close_in_child = -1;  // the locked state directory: the lock must not outlive create
+  // fds 3 .. 3+N-1 reach the program (--preserve-fds, LISTEN_FDS).
+  int preserve_fds = 0;
+  // Join a new session keyring named after the container (not --no-new-keyring).
+  bool new_keyring = true;
   // linux.seccomp, compiled before the clone; loaded by the init (nullptr: none).
   const security::SeccompFilter* seccomp = nullptr;
 };

@@ -1,7 +1,10 @@
 #include "process/launch.h"
 
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -32,6 +35,15 @@ Status load_seccomp(const security::SeccompFilter* filter) {
 }
 
 }  // namespace
+
+void close_unpreserved_fds(int preserve_fds) {
+  unsigned first = 3U + static_cast<unsigned>(preserve_fds);
+  ::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+  for (int fd = 3; fd < 3 + preserve_fds; ++fd) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+}
 
 void reset_signals(const sigset_t* mask) {
   sys::reset_all_signal_dispositions();

@@ -32,6 +32,10 @@ Error launch(const Launch& l);
 // (exported for tests). Relative to the current root and cwd.
 Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env);
 
+// Right after clone: only 0-2 and fds 3 .. 3+N-1 (--preserve-fds) reach the
+// program; every other fd is marked close-on-exec.
+void close_unpreserved_fds(int preserve_fds);
+
 // Every signal disposition back to default, and the mask set (nullptr: kept).
 void reset_signals(const sigset_t* mask);
 

@@ -77,6 +77,9 @@ struct Loop {
         if (!cb.on_seccomp_fd) return make_error("sync: unexpected seccomp listener");
         NSBOX_TRY(cb.on_seccomp_fd(init, std::move(p.fd)));
         return chan.send(Msg::kContinue);
+      case Msg::kConsoleFd:
+        if (!p.fd || !cb.on_console_fd) return make_error("sync: unexpected console fd");
+        return cb.on_console_fd(std::move(p.fd));
       case Msg::kWarning:
         if (cb.on_warning) cb.on_warning(p.text);
         return {};

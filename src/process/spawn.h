@@ -22,6 +22,8 @@ struct SpawnCallbacks {
   // The init loaded a seccomp filter with SCMP_ACT_NOTIFY rules: hand its
   // listener to the seccomp agent. The init waits until this returns.
   std::function<Status(pid_t, UniqueFd)> on_seccomp_fd;
+  // process.terminal: the pty master (the init does not wait for this).
+  std::function<Status(UniqueFd)> on_console_fd;
 };
 
 struct Spawned {

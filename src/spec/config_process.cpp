@@ -111,7 +111,6 @@ Status decode_command(const json& v, const std::string& path, Process* out) {
 
 Status decode_terminal(const json& v, const std::string& path, Process* out) {
   NSBOX_TRY(get(v, "terminal", path, &out->terminal));
-  if (out->terminal) return path_error(field_path(path, "terminal"), "not supported yet");
   return get(v, "consoleSize", path, &out->console_size);
 }
 
