@@ -278,6 +278,7 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   rec.has_late_hooks =
       p.cfg.hooks && (!p.cfg.hooks->poststart.empty() || !p.cfg.hooks->poststop.empty());
   NSBOX_TRY(dir.save_config(p.config_text));
+  NSBOX_TRY(add_notify_socket(dir, &p.cfg));
 
   log::debug("create: config parsed, state claimed");
   auto layout = cgroup::probe();
@@ -406,6 +407,8 @@ Status start(const Runtime& rt, const std::string& id) {
   if (status != "created") {
     return make_error("cannot start a container that is " + status + " (only a created one)");
   }
+  auto notify = bind_notify_socket(dir);
+  if (!notify) return std::move(notify).error();
   auto conn = start_socket(dir, false);
   if (!conn) return std::move(conn).error();
   dir.remove_start_socket();
@@ -413,6 +416,7 @@ Status start(const Runtime& rt, const std::string& id) {
   auto reply = read_all(conn->get());
   if (!reply) return std::move(reply).error();
   if (!reply->empty()) return make_error(*reply);
+  if (notify->valid()) NSBOX_TRY(forward_ready(notify->get(), rec.pid));
   // No record write: the status is recomputed (start.sock gone = running).
   if (!rec.has_late_hooks) return {};
   auto cfg_text = dir.load_config();

@@ -37,6 +37,14 @@ Result<Forwarding> block_signals_for_forwarding();
 // status (128+signal when killed). reap_all: as a subreaper, reap orphans.
 int wait_forwarding(pid_t pid, int sigfd, process::TerminalProxy* tty, bool reap_all);
 
+// NOTIFY_SOCKET (notify.cpp), when set in our environment: at create, the
+// container's socket directory bind-mounted at /run/notify and
+// NOTIFY_SOCKET in process.env; at start, the socket bound (empty fd when
+// not asked for) and, after the start, READY=1 forwarded with MAINPID.
+Status add_notify_socket(const ContainerDir& dir, spec::Config* cfg);
+Result<UniqueFd> bind_notify_socket(const ContainerDir& dir);
+Status forward_ready(int sock, pid_t init);
+
 // The container's cgroup manager, restored from its record.
 Result<std::unique_ptr<cgroup::Manager>> cgroup_of(const Record& r);
 

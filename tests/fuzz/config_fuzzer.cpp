@@ -209,7 +209,6 @@ void check_config_value(const Config& c) {
     const auto& p = *c.process;
     expect(!p.args.empty(), "empty process.args");
     expect(absolute(p.cwd), "relative process.cwd", p.cwd);
-    expect(!p.terminal, "process.terminal accepted");
     std::set<int> seen;
     for (const auto& r : p.rlimits) {
       expect(r.resource >= 0 && r.soft <= r.hard, "rlimit", r.type);

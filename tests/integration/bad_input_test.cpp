@@ -220,13 +220,13 @@ const std::vector<BadConfig>& bad_configs() {
          return dump(c);
        },
        {"linux.resources.hugepageLimits[0].pageSize", "invalid page size"}},
-      {"Terminal",
+      {"TerminalWithoutConsoleSocket",
        [](Sandbox&) {
          auto c = base();
          c["process"]["terminal"] = true;
          return dump(c);
        },
-       {"process.terminal", "not supported yet"}},
+       {"process.terminal", "--console-socket"}},
       {"ExecCpuAffinity",
        [](Sandbox&) {
          auto c = base();

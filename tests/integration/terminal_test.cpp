@@ -148,7 +148,7 @@ TEST(Terminal, DetachedWithoutConsoleSocketIsRefused) {
 
 // --preserve-fds and LISTEN_FDS (socket activation: LISTEN_PID is nsbox's
 // pid, the container's process gets LISTEN_FDS=N LISTEN_PID=1).
-TEST(Terminal, PreservedAndListenFdsReachTheContainer) {
+TEST(CreateIo, PreservedAndListenFdsReachTheContainer) {
   Sandbox sb;
   auto cfg = Sandbox::default_config(
       {"sh", "-c",
@@ -173,7 +173,7 @@ TEST(Terminal, PreservedAndListenFdsReachTheContainer) {
 
 // A session keyring of its own, named after the container, unless
 // --no-new-keyring (/proc/keys unmasked for the test).
-TEST(Terminal, NewSessionKeyringUnlessNoNewKeyring) {
+TEST(CreateIo, NewSessionKeyringUnlessNoNewKeyring) {
   Sandbox sb;
   auto cfg = Sandbox::default_config({"cat", "/proc/keys"});
   auto& masked = cfg["linux"]["maskedPaths"];
@@ -189,5 +189,38 @@ TEST(Terminal, NewSessionKeyringUnlessNoNewKeyring) {
   o = sb.nsbox({"run", "--no-new-keyring", "-b", b, id});
   EXPECT_EQ(o.status, 0) << o.err;
   EXPECT_FALSE(contains(o.out, "keyring   " + id + ":")) << o.out;
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
+// NOTIFY_SOCKET (a systemd unit of Type=notify running nsbox): the
+// container's READY=1 reaches the caller's socket with MAINPID, and `start`
+// returns only after it.
+TEST(CreateIo, NotifySocketForwardsReady) {
+  Sandbox sb;
+  std::string host_sock = sb.dir() + "/notify.sock";
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, host_sock.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  auto cfg = Sandbox::default_config(
+      {"sh", "-c",
+       "echo $NOTIFY_SOCKET > /run/path; /home/nsbox-testprog notify READY=1; sleep 60"});
+  nsbox::it::add_testprog(cfg);
+  // /run/notify is created in a tmpfs, not in the shared rootfs.
+  cfg["mounts"].push_back({{"destination", "/run"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  std::string id = sb.new_id("ntf");
+  std::string cmd = "NOTIFY_SOCKET='" + host_sock + "' '" + nsbox::it::nsbox_binary() +
+                    "' --root '" + sb.root() + "' run -d -b '" + sb.bundle(cfg, id) + "' " + id;
+  auto o = nsbox::it::run_program({"/bin/sh", "-c", cmd});
+  ASSERT_EQ(o.status, 0) << o.err;
+  // run -d returned: the message is already there.
+  char buf[256] = {};
+  ssize_t n = ::recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+  ::close(fd);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf), "READY=1\nMAINPID=" + std::to_string(sb.pid_of(id)) + "\n");
+  EXPECT_EQ(sb.nsbox({"exec", id, "cat", "/run/path"}).out, "/run/notify/notify.sock\n");
+  EXPECT_EQ(sb.nsbox({"delete", "-f", id}).status, 0);
   EXPECT_EQ(sb.leftovers(), "");
 }

@@ -445,7 +445,7 @@ TEST(SpecParse, UnsupportedProperties) {
        "mounts[0].uidMappings: not supported yet"},
       {{{"/mounts/4/gidMappings", user_ns_mappings(1)}},
        "mounts[4].gidMappings: not supported yet"},
-      {{{"/process/terminal", true}}, "process.terminal: not supported yet"},
+      {{{"/process/terminal", "yes"}}, "process.terminal: expected boolean"},
   });
 }
 

@@ -10,11 +10,14 @@
 //                its mount is read-only, and whether it reopens for writing
 //                (never writes): lines "PID denied ERRNO" or
 //                "PID DEV:INO ro|rw write ERRNO|WRITABLE"
+//   notify TEXT  sd_notify: TEXT as one datagram to $NOTIFY_SOCKET
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,6 +85,20 @@ int spin(long ms) {
   return 0;
 }
 
+// sd_notify: one datagram with `text` to $NOTIFY_SOCKET.
+int notify(const char* text) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr) return 1;
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+  ssize_t n =
+      ::sendto(fd, text, std::strlen(text), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (n < 0) std::perror("sendto");
+  return n < 0 ? 1 : 0;
+}
+
 int exe_scan() {
   DIR* d = ::opendir("/proc");
   if (d == nullptr) return 1;
@@ -128,6 +145,7 @@ int main(int argc, char** argv) {
   if (cmd == "forks") return forks(n);
   if (cmd == "spin") return spin(n);
   if (cmd == "exe-scan") return exe_scan();
+  if (cmd == "notify") return notify(argv[2]);
   std::fprintf(stderr, "nsbox-testprog: unknown command %s\n", argv[1]);
   return 2;
 }
