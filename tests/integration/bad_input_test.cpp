@@ -220,13 +220,6 @@ const std::vector<BadConfig>& bad_configs() {
          return dump(c);
        },
        {"linux.resources.hugepageLimits[0].pageSize", "invalid page size"}},
-      {"TerminalWithoutConsoleSocket",
-       [](Sandbox&) {
-         auto c = base();
-         c["process"]["terminal"] = true;
-         return dump(c);
-       },
-       {"process.terminal", "--console-socket"}},
       {"ExecCpuAffinity",
        [](Sandbox&) {
          auto c = base();
