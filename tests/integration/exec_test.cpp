@@ -182,7 +182,7 @@ TEST(Exec, OnlyPreservedFdsReachTheProcess) {
   std::string id = start_sleeper(sb);
   auto exec_with = [&](const std::string& flags) {
     std::string cmd =
-        "exec 3</etc/hostname 7</etc/hostname; '" + nsbox::it::nsbox_binary() + "' --root '" +
+        "exec 3</proc/self/stat 7</proc/self/stat; '" + nsbox::it::nsbox_binary() + "' --root '" +
         sb.root() + "' exec " + flags + id +
         " sh -c 'for f in 3 4 5 6 7 8; do [ -e /proc/self/fd/$f ] && echo $f; done; true'";
     return nsbox::it::run_program({"/bin/sh", "-c", cmd});

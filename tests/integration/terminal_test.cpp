@@ -156,9 +156,9 @@ TEST(CreateIo, PreservedAndListenFdsReachTheContainer) {
        "echo LISTEN_FDS=$LISTEN_FDS LISTEN_PID=$LISTEN_PID"});
   std::string b = sb.bundle(cfg);
   auto run = [&](const std::string& prefix, const std::string& flags) {
-    std::string cmd = "exec 3</etc/hostname 4</etc/hostname 7</etc/hostname; " + prefix + "'" +
-                      nsbox::it::nsbox_binary() + "' --root '" + sb.root() + "' run -b '" + b +
-                      "' " + flags + sb.new_id("fds");
+    std::string cmd = "exec 3</proc/self/stat 4</proc/self/stat 7</proc/self/stat; " + prefix +
+                      "'" + nsbox::it::nsbox_binary() + "' --root '" + sb.root() + "' run -b '" +
+                      b + "' " + flags + sb.new_id("fds");
     return nsbox::it::run_program({"/bin/sh", "-c", cmd});
   };
   auto o = run("", "--preserve-fds 1 ");
