@@ -1,8 +1,10 @@
 // CVE-2019-5736 class: a container process that can ptrace nsbox's init
-// (CAP_SYS_PTRACE in the host user namespace) while the init still runs
-// nsbox code must not reach the host's nsbox binary through /proc/PID/exe.
+// or exec child (CAP_SYS_PTRACE in the host user namespace) while it still
+// runs nsbox code must not reach the host's nsbox binary through
+// /proc/PID/exe.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "seccomp_agent.h"
 
 using nlohmann::json;
 using nsbox::it::contains;
@@ -130,6 +133,73 @@ TEST(Cve20195736, CreatedInitJoinedByAnotherContainer) {
   auto run = sb.nsbox({"run", "-d", "-b", sb.bundle(b_cfg, b), b});
   ASSERT_EQ(run.status, 0) << run.err;
   expect_protected(scan_from(sb.pid_of(b)), "1");
+  EXPECT_EQ(sb.nsbox({"delete", "--force", b}).status, 0);
+  EXPECT_EQ(sb.nsbox({"delete", "--force", a}).status, 0);
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
+// `exec`: the exec child joins the container's PID namespace right after
+// its clone and runs nsbox code there until its execve. A's seccomp profile
+// sends execve to the test's agent, which holds the exec child's call: the
+// child stays in nsbox code (blocked in execve, /proc/PID/exe still nsbox's
+// image) while B, with CAP_SYS_PTRACE in A's PID namespace, scans.
+TEST(Cve20195736, ExecChildInTheContainersPidNamespace) {
+  Sandbox sb;
+  nsbox::it::Agent agent(sb.dir() + "/agent.sock");
+  ASSERT_TRUE(agent.bound());
+  // Connection 0: A's init at create (its execve at start is let through);
+  // 1: the exec child.
+  agent.hold(1);
+  agent.serve();
+  nsbox::it::Output exec_out;
+  std::thread exec_thread;
+  struct Joiner {
+    nsbox::it::Agent& agent;
+    std::thread& t;
+    ~Joiner() {
+      agent.stop();  // a still held execve fails: nsbox exec returns
+      if (t.joinable()) t.join();
+    }
+  } joiner{agent, exec_thread};
+
+  auto a_cfg = Sandbox::default_config({"sleep", "60"});
+  json notify_exec = {{"names", json::array({"execve", "execveat"})},
+                      {"action", "SCMP_ACT_NOTIFY"}};
+  a_cfg["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                               {"listenerPath", sb.dir() + "/agent.sock"},
+                               {"syscalls", json::array({notify_exec})}};
+  std::string a = sb.new_id("cva");
+  auto run_a = sb.nsbox({"run", "-d", "-b", sb.bundle(a_cfg, a), a});
+  ASSERT_EQ(run_a.status, 0) << run_a.err;
+  int a_pid = sb.pid_of(a);
+
+  auto b_cfg = scanner_config();
+  set_pid_ns_path(b_cfg, a_pid);
+  std::string b = sb.new_id("cvb");
+  auto run_b = sb.nsbox({"run", "-d", "-b", sb.bundle(b_cfg, b), b});
+  ASSERT_EQ(run_b.status, 0) << run_b.err;
+  int b_pid = sb.pid_of(b);
+
+  exec_thread = std::thread([&] { exec_out = sb.nsbox({"exec", "-d", a, "true"}); });
+  auto held = agent.held(30000);
+  ASSERT_TRUE(held.has_value()) << "the exec child's execve never reached the agent";
+  EXPECT_TRUE(held->data.nr == SYS_execve || held->data.nr == SYS_execveat) << held->data.nr;
+  auto states = agent.states();
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states[0]["pid"], a_pid);
+  EXPECT_EQ(states[1]["pid"], static_cast<int>(held->pid)) << states[1].dump();
+  std::string child = inner_pid(static_cast<int>(held->pid));
+  // Read after NSpid: the pid was still the blocked exec child's.
+  ASSERT_TRUE(agent.held_pending());
+  ASSERT_FALSE(child.empty());
+  ASSERT_NE(child, "1");  // in A's PID namespace, not its init
+
+  expect_protected(scan_from(b_pid), child);
+  EXPECT_TRUE(agent.held_pending()) << "the exec child left nsbox code before the scan ended";
+
+  ASSERT_TRUE(agent.release());
+  exec_thread.join();
+  EXPECT_EQ(exec_out.status, 0) << exec_out.err;
   EXPECT_EQ(sb.nsbox({"delete", "--force", b}).status, 0);
   EXPECT_EQ(sb.nsbox({"delete", "--force", a}).status, 0);
   EXPECT_EQ(sb.leftovers(), "");

@@ -1,25 +1,23 @@
 // linux.seccomp on the real kernel: what the container's processes see, the
 // seccomp agent protocol (SCMP_ACT_NOTIFY), and bad profiles.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/seccomp.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "common/fd.h"
 #include "harness.h"
+#include "seccomp_agent.h"
 
 using nlohmann::json;
 using nsbox::UniqueFd;
+using nsbox::it::Agent;
+using nsbox::it::answer_notification;
 using nsbox::it::contains;
 using nsbox::it::Sandbox;
 using nsbox::it::slurp;
@@ -192,76 +190,6 @@ TEST(Seccomp, BadProfilesFailCreateAndLeaveNothing) {
     EXPECT_TRUE(contains(o.err, c.want)) << o.err;
     EXPECT_EQ(sb.leftovers(), "") << c.want;
   }
-}
-
-// A minimal seccomp agent: the listening socket at listenerPath.
-class Agent {
- public:
-  explicit Agent(const std::string& path) : path_(path) {
-    sock_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    bound_ = ::bind(sock_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-             ::listen(sock_.get(), 4) == 0;
-  }
-  bool bound() const { return bound_; }
-
-  // One connection: the ContainerProcessState and the fds sent with it.
-  bool receive(json* state, std::vector<UniqueFd>* fds, std::string* error) {
-    pollfd p{sock_.get(), POLLIN, 0};
-    if (::poll(&p, 1, 10000) != 1) return fail(error, "no connection");
-    UniqueFd conn(::accept4(sock_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn) return fail(error, "accept");
-    std::string text;
-    char buf[4096];
-    for (;;) {
-      iovec iov{buf, sizeof buf};
-      msghdr mh{};
-      mh.msg_iov = &iov;
-      mh.msg_iovlen = 1;
-      alignas(cmsghdr) char ctl[CMSG_SPACE(4 * sizeof(int))] = {};
-      mh.msg_control = ctl;
-      mh.msg_controllen = sizeof ctl;
-      ssize_t n = ::recvmsg(conn.get(), &mh, MSG_CMSG_CLOEXEC);
-      if (n < 0) return fail(error, "recvmsg");
-      for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < count; ++i) {
-          int fd = -1;
-          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-          fds->emplace_back(fd);
-        }
-      }
-      if (n == 0) break;  // nsbox closes the connection after one state
-      text.append(buf, static_cast<size_t>(n));
-    }
-    *state = json::parse(text, nullptr, false);
-    return !state->is_discarded() || fail(error, "bad JSON: " + text);
-  }
-
- private:
-  static bool fail(std::string* error, const std::string& what) {
-    *error = what + ": " + std::strerror(errno);
-    return false;
-  }
-  std::string path_;
-  UniqueFd sock_;
-  bool bound_ = false;
-};
-
-// Answer one notification with `error`; returns the syscall number asked.
-int answer_notification(int listener, int error) {
-  pollfd p{listener, POLLIN, 0};
-  if (::poll(&p, 1, 10000) != 1) return -1;
-  seccomp_notif req{};
-  if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) return -2;
-  seccomp_notif_resp resp{};
-  resp.id = req.id;
-  resp.error = -error;
-  if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0) return -3;
-  return req.data.nr;
 }
 
 TEST(Seccomp, NotifyHandsTheListenerToTheAgent) {
