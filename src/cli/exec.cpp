@@ -52,7 +52,7 @@ Result<container::ExecOptions> exec_options(const Parsed& p) {
   if (p.has("cwd")) o.cwd = p.get("cwd");
   NSBOX_TRY(parse_user(p, &o));
   for (auto c : p.all("cap")) {
-    if (!starts_with(c, "CAP_")) c = "CAP_" + c;
+    if (!starts_with(c, "CAP_")) c.insert(0, "CAP_");
     o.caps.push_back(c);
   }
   for (const char* f : {"tty", "no-new-privs"}) {

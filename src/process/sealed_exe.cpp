@@ -15,8 +15,6 @@
 #include "common/fd.h"
 #include "common/util.h"
 
-extern char** environ;
-
 namespace nsbox::process {
 namespace {
 
