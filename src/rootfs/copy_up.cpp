@@ -187,7 +187,9 @@ Status copy_dir(int src_dir, int dst_dir, const std::string& path, int depth) {
     }
     std::string name = e->d_name;
     if (name == "." || name == "..") continue;
-    std::string sub = path == "/" ? "/" + name : path + "/" + name;
+    std::string sub = path == "/" ? std::string() : path;
+    sub += '/';
+    sub += name;
     struct stat st {};
     if (::fstatat(src_dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
       if (errno == ENOENT) continue;  // removed since the listing

@@ -196,7 +196,11 @@ Result<UniqueFd> create_fs_mount(const std::string& what, const std::string& fst
                  ? ::fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, p.c_str(), nullptr, 0)
                  : ::fsconfig(fsfd.get(), FSCONFIG_SET_STRING, p.substr(0, eq).c_str(),
                               p.c_str() + eq + 1, 0);
-    if (rc < 0) return fs_error(what + ": option \"" + p + "\"", fsfd.get(), errno);
+    if (rc < 0) {
+      std::string shown = what;
+      shown += ": option \"" + p + "\"";
+      return fs_error(shown, fsfd.get(), errno);
+    }
   }
   if (::fsconfig(fsfd.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
     return fs_error(what, fsfd.get(), errno);
