@@ -1,6 +1,6 @@
 # nsbox: the entry points the README opens with.
 #   make demo  - install what is missing, build, run a real container
-#   make test  - install what is missing, build, run every test (ctest)
+#   make test  - install what is missing (podman, containerd too), build, run every test (ctest)
 #   make bench - install what is missing, build, run the benchmark (bench/)
 #   make test-v2 - the cgroup v2 tests in a pure cgroup v2 QEMU guest (tools/v2rig)
 #   make fuzz  - libFuzzer on the config.json parser (tests/fuzz), FUZZ_TIME s per fuzzer
@@ -20,15 +20,19 @@ FUZZ_TIME ?= 60
 FUZZ_MERGE ?= 0
 FUZZ_ARGS ?=
 FUZZ_PACKAGES := clang libclang-rt-14-dev
+# The engine end-to-end tests (tests/engines/run.sh, ctest label engines):
+# podman (+ conmon) and containerd (+ ctr, containerd-shim-runc-v2).
+ENGINE_PACKAGES := podman containerd
 
-.PHONY: all deps deps-v2 deps-fuzz build demo test bench test-v2 test-v2-all bench-v2 fuzz clean
+.PHONY: all deps deps-v2 deps-fuzz deps-engines build demo test bench test-v2 test-v2-all bench-v2 fuzz clean
 
 all: build
 
-deps deps-v2 deps-fuzz: PACKAGES = $(DEB_PACKAGES)
+deps deps-v2 deps-fuzz deps-engines: PACKAGES = $(DEB_PACKAGES)
 deps-v2: PACKAGES += $(V2RIG_PACKAGES)
 deps-fuzz: PACKAGES += $(FUZZ_PACKAGES)
-deps deps-v2 deps-fuzz:
+deps-engines: PACKAGES += $(ENGINE_PACKAGES)
+deps deps-v2 deps-fuzz deps-engines:
 	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
@@ -46,7 +50,7 @@ build: deps
 demo: build
 	./tools/demo.sh $(BUILD)
 
-test: build
+test: build deps-engines
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 # Builds only what the benchmark runs: nsbox, the bundle and bench/'s tools.

@@ -1,6 +1,7 @@
 """Measuring: one nsbox_bench_measure process per measurement, unique
-container IDs, cleanup after failures and a final check that nothing is
-left behind (state directories, cgroups, mounts)."""
+container IDs, the long-running containers of scenarios that act on one
+(exec), cleanup after failures and a final check that nothing is left behind
+(state directories, cgroups, mounts)."""
 
 import itertools
 import json
@@ -41,14 +42,23 @@ class Harness:
         self.workdir = workdir
         self.prefix = prefix
         self.issued: dict[str, set[str]] = defaultdict(set)
+        # (scenario, runtime) -> (runtime, ID) of a running Scenario.container
+        self.containers: dict[tuple[str, str], tuple[Runtime, str]] = {}
         self._serial = itertools.count()
         for sub in ("pids", "err"):
             os.makedirs(f"{workdir}/{sub}", exist_ok=True)
 
     def measure(self, rt: Runtime, scn: Scenario, bundle: Bundle, jobs: int = 1) -> Measurement:
         """Measures scn.steps for `jobs` containers at once, between the
-        unmeasured setup and teardown; cleans up on failure."""
+        unmeasured setup and teardown; cleans up on failure. A scenario with
+        a `container`: the steps act on the runtime's long-running container,
+        started by its first measurement."""
         base = f"{self.prefix}-{scn.name}-{rt.name}-{next(self._serial)}"
+        if scn.container:
+            target, error = self._container(rt, scn, bundle)
+            if error:
+                return Measurement(False, error=error)
+            return self._steps(rt, scn.steps, bundle, base, jobs, target)
         ids = [f"{base}-{k}" for k in range(jobs)]
         self.issued[rt.name].update(ids)
         m = self._steps(rt, scn.setup, bundle, base, jobs)
@@ -59,14 +69,54 @@ class Harness:
             self.force_delete(rt, ids)
         return done if m.ok and not done.ok else m
 
+    def _container(self, rt: Runtime, scn: Scenario, bundle: Bundle) -> tuple[str, str | None]:
+        """The runtime's long-running container for scn (its ID), started
+        unmeasured by scn.container's verbs if need be; or why it is not."""
+        key = (scn.name, rt.name)
+        if key in self.containers:
+            return self.containers[key][1], None
+        cid = f"{self.prefix}-{scn.name}-{rt.name}-c"
+        self.issued[rt.name].add(cid)
+        self.containers[key] = (rt, cid)   # from here on removed by stop_containers
+        errfile = f"{self.workdir}/err/{cid}"
+        for verb in scn.container:
+            pidfile = f"{self.workdir}/pids/{cid}.pid"
+            argv = [a.replace(ID, cid) for a in rt.argv(verb, bundle, pidfile)]
+            # Not through the measurer: the container's init outlives the
+            # runtime (the measurer would wait for it as an orphan). /dev/null
+            # as stdin and stdout, the init inherits them.
+            with open(errfile, "a") as err:
+                try:
+                    r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=err, timeout=30)
+                    failed = f"exit {r.returncode}" if r.returncode else None
+                except subprocess.TimeoutExpired:
+                    failed = "timed out after 30 s"
+            if failed:
+                why = " | ".join(filter(None, [last_lines(read_text(errfile)),
+                                               f"{verb} (container set-up): {failed}"]))
+                return cid, why
+        return cid, None
+
+    def stop_containers(self) -> None:
+        """Removes the long-running containers (delete --force)."""
+        for rt, cid in self.containers.values():
+            self.force_delete(rt, [cid])
+        self.containers.clear()
+
     def _steps(self, rt: Runtime, verbs: tuple[str, ...], bundle: Bundle, base: str,
-               jobs: int) -> Measurement:
+               jobs: int, target: str | None = None) -> Measurement:
+        """The verbs as one measurement, on `jobs` new containers, or all on
+        the container `target`."""
         if not verbs:
             return Measurement(True)
         errfile = f"{self.workdir}/err/{base}"
         cmd = [self.measurer, "-j", str(jobs), "-e", errfile, "-i", base]
         for verb in verbs:
-            cmd += ["--step", *rt.argv(verb, bundle, f"{self.workdir}/pids/{ID}.pid")]
+            argv = rt.argv(verb, bundle, f"{self.workdir}/pids/{ID}.pid")
+            if target:
+                argv = [a.replace(ID, target) for a in argv]
+            cmd += ["--step", *argv]
         m = self._run_measurer(cmd, verbs, timeout=30 + jobs)
         if not m.ok:
             m.error = " | ".join(filter(None, [last_lines(read_text(errfile)), m.error]))

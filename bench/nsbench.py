@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """nsbench: start-up latency and memory of nsbox against runc, crun and the
 kernel floor (bench/floor.cpp), on the default busybox bundle with the config
-`nsbox spec` writes (process.args ["/bin/true"]) - the same for every runtime.
+`nsbox spec` writes (process.args ["/bin/true"]) - the same for every runtime -
+and exec latency (`RUNTIME exec ID true` in a container started once).
 
 For every scenario (scenarios.py) and runtime: warm-up runs, then --runs
 measured runs, the runtimes alternating run by run (rotating the order each
@@ -19,6 +20,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -126,7 +128,10 @@ def progress(text: str) -> None:
 def run_sequential(args, harness, runtimes, scn, bundle) -> dict[str, Series]:
     progress(f"{scn.name}: {args.warmup} warm-up + {args.runs} runs per runtime")
     series = initial_series(runtimes, scn)
-    measure_rounds(args, harness, runtimes, scn, bundle, series, args.runs, args.warmup)
+    try:
+        measure_rounds(args, harness, runtimes, scn, bundle, series, args.runs, args.warmup)
+    finally:
+        harness.stop_containers()   # a scenario's long-running containers (exec)
     return series
 
 
@@ -136,8 +141,11 @@ def run_concurrent(args, harness, runtimes, scn, bundle,
     for level in args.concurrency:
         progress(f"{scn.name}: {level} at once, {args.concurrency_runs} runs per runtime")
         series = {name: Series(s.status, s.error) for name, s in sequential.items()}
-        measure_rounds(args, harness, runtimes, scn, bundle, series, args.concurrency_runs, 0,
-                       level)
+        try:
+            measure_rounds(args, harness, runtimes, scn, bundle, series, args.concurrency_runs, 0,
+                           level)
+        finally:
+            harness.stop_containers()
         out[level] = series
     return out
 
@@ -232,6 +240,9 @@ def chart_title(doc: dict) -> str:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    # SIGTERM (e.g. a timeout) unwinds like an error: containers, roots and
+    # scratch directories are still removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     check_inputs(args)
     scenarios = [s for s in SCENARIOS if s.name in args.scenarios]
     # Bundles, pid files and stderr under /tmp; the runtimes' --root dirs

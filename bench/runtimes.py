@@ -31,6 +31,8 @@ OCI_VERBS = {
     "start": lambda b, pid: ["start", ID],
     "delete": lambda b, pid: ["delete", ID],
     "delete-force": lambda b, pid: ["delete", "--force", ID],
+    # `true` found through the container's PATH, as an engine's exec does.
+    "exec": lambda b, pid: ["exec", ID, "true"],
 }
 FLOOR_VERBS = {
     "run": lambda b: [b.rootfs, *b.args],

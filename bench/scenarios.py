@@ -4,12 +4,11 @@ A scenario is a sequence of runtime verbs measured per container, on a bundle
 whose config.json is the one `nsbox spec` writes with `patch` applied - the
 same config for every runtime. New measurements slot in as new rows:
 
-* exec latency (issue 7): a long-running container is set up unmeasured and
-  `exec` is measured, e.g.
-      Scenario("exec", "`exec` of /bin/true in a running container",
-               steps=("exec",), setup=("create", "start"),
-               teardown=("delete-force",), patch=set_args("/bin/sleep", "1000"))
-  plus an "exec" entry in runtimes.OCI_VERBS.
+* exec latency (issue 7): "exec" below. `container` names the verbs that
+  start one long-running container per runtime (here `create` + `start` of
+  `sleep`), unmeasured, before that runtime's first run; every measured run
+  then acts on it (`RUNTIME exec ID true`), and it is removed with
+  `delete --force` when the scenario ends, also when it failed.
 * cgroup-limited run (issue 5): "run-limited" below. The floor cannot apply
   limits: its rows there are its plain `run`, so nsbox's cost of limits is
   its run-limited minus its run.
@@ -40,9 +39,13 @@ class Scenario:
     teardown: tuple[str, ...] = ()   # run after, not measured
     patch: Patch = field(default=set_args("/bin/true"))
     concurrent: bool = False         # also measured with N containers at once
+    # Verbs starting one long-running container per runtime (not measured);
+    # `steps` then act on it in every run; deleted (--force) at the end.
+    container: tuple[str, ...] = ()
 
     def verbs(self) -> set[str]:
-        return set(self.setup + self.steps + self.teardown) - {"wait"}
+        used = self.container + self.setup + self.steps + self.teardown
+        return set(used + (("delete-force",) if self.container else ())) - {"wait"}
 
 
 def with_limits(config: dict) -> None:
@@ -61,4 +64,7 @@ SCENARIOS = (
              steps=("run",), patch=with_limits),
     Scenario("lifecycle", "`create` + `start` + `delete` of /bin/true",
              steps=("create", "start", "wait", "delete")),
+    Scenario("exec", "`exec` of true in a running container (started once: sleep)",
+             steps=("exec",), container=("create", "start"),
+             patch=set_args("/bin/sleep", "86400")),
 )

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """ctest `bench_smoke`: the benchmark end to end, tiny (2 runs, concurrency 1
-and 2). Asserts that it completes, leaves nothing behind and writes valid,
-complete JSON (and the chart when gnuplot is installed). No timing
-thresholds. Usage: smoke_test.py --build-dir BUILD --out DIR"""
+and 2), every scenario (exec's long-running containers included). Asserts
+that it completes, nsbox works in each scenario, nothing is left behind
+(state, cgroups, mounts, the exec containers' processes) and the JSON is
+valid and complete (and the chart written when gnuplot is installed). No
+timing thresholds. Usage: smoke_test.py --build-dir BUILD --out DIR"""
 
 import argparse
 import json
@@ -10,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+
+from scenarios import SCENARIOS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STATUSES = {"ok", "FAILING", "not installed", "n/a"}
@@ -38,6 +42,7 @@ def check_series(where: str, s: dict, runs: int) -> None:
 
 def check_doc(doc: dict) -> None:
     names = set(doc["runtimes"])
+    assert set(doc["scenarios"]) == {s.name for s in SCENARIOS}, set(doc["scenarios"])
     assert {"floor", "floor-cg", "nsbox", "runc", "crun"} <= names, names
     for name, scn in doc["scenarios"].items():
         assert set(scn["results"]) == names, f"{name}: runtimes {set(scn['results'])}"
@@ -54,12 +59,32 @@ def check_doc(doc: dict) -> None:
     assert len(doc["targets"]) == 3, doc["targets"]
 
 
+def sleepers() -> set[int]:
+    """Pids of the exec scenario's container inits (its patched process.args)."""
+    scn = next(s for s in SCENARIOS if s.container)
+    config = {"process": {}}
+    scn.patch(config)
+    want = "\0".join(config["process"]["args"]) + "\0"
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline") as f:
+                if f.read() == want:
+                    found.add(int(pid))
+        except OSError:
+            pass
+    return found
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--build-dir", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args()
+    before = sleepers()
     run_bench(args.build_dir, args.out)
+    left = sleepers() - before
+    assert not left, f"exec containers' processes left running: {sorted(left)}"
     with open(f"{args.out}/bench.json") as f:
         doc = json.load(f)
     check_doc(doc)
