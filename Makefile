@@ -7,7 +7,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 DEB_PACKAGES := build-essential cmake nlohmann-json3-dev libgtest-dev libseccomp-dev busybox-static \
-	util-linux iproute2 procps runc crun python3 gnuplot-nox
+	util-linux iproute2 procps runc crun python3 python3-jsonschema gnuplot-nox
 # Benchmark options, e.g. make bench BENCH_ARGS="--runs 20 --concurrency 1,8"
 BENCH_ARGS ?=
 # The pure cgroup v2 guest (tools/v2rig/v2rig.sh; V2RIG_ACCEL, V2RIG_TIMEOUT...);
