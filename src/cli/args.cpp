@@ -1,8 +1,11 @@
 #include "cli/args.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "common/log.h"
+#include "common/util.h"
 
 namespace nsbox::cli {
 
@@ -61,6 +64,36 @@ Result<bool> flag_bool(const Parsed& p, const std::string& name) {
   if (v == "true" || v == "1") return true;
   if (v == "false" || v == "0") return false;
   return make_error("--" + name + ": expected true or false, got \"" + v + "\"");
+}
+
+Result<std::chrono::nanoseconds> parse_duration(const std::string& text) {
+  static const std::pair<const char*, long double> kUnits[] = {
+      {"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+  auto bad =
+      make_error("--interval: expected a duration such as 5s or 500ms, got " + nsbox::quoted(text));
+  long double total = 0;
+  size_t i = 0;
+  if (text.empty()) return bad;
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+    if (i == start) return bad;
+    long double value = std::strtold(text.substr(start, i - start).c_str(), nullptr);
+    size_t best = 0;
+    long double scale = 0;
+    for (const auto& [unit, s] : kUnits) {
+      std::string_view u(unit);
+      if (text.compare(i, u.size(), u) == 0 && u.size() > best) {
+        best = u.size();
+        scale = s;
+      }
+    }
+    if (best == 0) return bad;
+    i += best;
+    total += value * scale;
+  }
+  if (total <= 0) return make_error("--interval: must be positive, got " + nsbox::quoted(text));
+  return std::chrono::nanoseconds(static_cast<long long>(total));
 }
 
 void print_help(const Command& c) {

@@ -3,6 +3,7 @@
 // in any order, "--" ends the flags.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -41,6 +42,9 @@ struct Parsed {
 // look like flags (`ps ID -ef` passes -ef on to ps).
 Result<Parsed> parse_flags(const std::vector<std::string>& args, const std::vector<Flag>& flags,
                            size_t flags_until = SIZE_MAX);
+// --interval: Go duration syntax as runc accepts it ("5s", "500ms",
+// "1m30s", "2h"); positive.
+Result<std::chrono::nanoseconds> parse_duration(const std::string& text);
 // A boolean flag given as --flag, --flag=true/false.
 Result<bool> flag_bool(const Parsed& p, const std::string& name);
 

@@ -20,6 +20,9 @@ Command events_command();
 Command stats_command();
 Command features_command();
 Command exec_command();
+Command ipcs_command();   // ipcs.cpp
+Command ns_command();     // ns.cpp
+Command enter_command();  // enter.cpp
 
 // Flags shared by create and run.
 std::vector<Flag> create_flags();

@@ -20,37 +20,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// Go duration syntax as runc accepts it: "5s", "500ms", "1m30s", "2h".
-Result<std::chrono::nanoseconds> parse_duration(const std::string& text) {
-  static const std::pair<const char*, long double> kUnits[] = {
-      {"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-  auto bad =
-      make_error("--interval: expected a duration such as 5s or 500ms, got " + nsbox::quoted(text));
-  long double total = 0;
-  size_t i = 0;
-  if (text.empty()) return bad;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
-    if (i == start) return bad;
-    long double value = std::strtold(text.substr(start, i - start).c_str(), nullptr);
-    size_t best = 0;
-    long double scale = 0;
-    for (const auto& [unit, s] : kUnits) {
-      std::string_view u(unit);
-      if (text.compare(i, u.size(), u) == 0 && u.size() > best) {
-        best = u.size();
-        scale = s;
-      }
-    }
-    if (best == 0) return bad;
-    i += best;
-    total += value * scale;
-  }
-  if (total <= 0) return make_error("--interval: must be positive, got " + nsbox::quoted(text));
-  return std::chrono::nanoseconds(static_cast<long long>(total));
-}
-
 // One event line in runc's key order: type, id, then data when present.
 void emit(const char* type, const std::string& id, const json* data = nullptr) {
   std::string line = "{\"type\":" + json(type).dump() + ",\"id\":" + json(id).dump();

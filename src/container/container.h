@@ -89,6 +89,14 @@ struct ExecOptions {
   // As CreateOptions::reexec_if_writable: the exec child runs nsbox code in
   // the container's PID namespace before its execve.
   bool reexec_if_writable = false;
+  // `enter`: join only these of the container's namespaces (unset: every
+  // one it has; each listed one must be in its config). The mount namespace
+  // of a container with a user namespace brings the user namespace along.
+  // The process always joins the container's cgroups. Without the mount
+  // namespace the process is the caller's, not the container's: args and
+  // env as given, cwd as given or ours, our uid/gid/groups and capabilities,
+  // no rlimits, LSM labels, personality or seccomp.
+  std::optional<std::vector<spec::NsType>> join_ns;
 };
 // Not detached: waits, forwarding signals (and proxying the terminal when
 // there is no console socket), and returns the shell status. Detached: 0
@@ -115,5 +123,43 @@ Result<EventSource> watch_events(const Runtime& rt, const std::string& id);
 // create + start + wait + delete. Returns the exit status for the shell
 // (128+signal when killed). With detach: create + start, returns 0.
 Result<int> run(const Runtime& rt, const CreateOptions& opt, bool detach);
+
+// Namespace views (inspect.cpp) of a created, running or paused container.
+// `ipcs`: the IPC objects of the init's IPC namespace, read by a forked
+// child that joins it (/proc/sysvipc/*, the IPC sysctls, a fresh mqueue
+// mount).
+struct IpcObject {
+  std::string kind;  // "msg", "shm" or "sem"
+  long long key = 0;
+  long long id = 0;
+  unsigned long long uid = 0;
+  unsigned perms = 0;                                    // mode bits (octal in /proc)
+  unsigned long long bytes = 0, messages = 0;            // msg
+  unsigned long long size = 0, attached = 0, nsems = 0;  // shm, sem
+};
+struct PosixMq {
+  std::string name;  // "/name"
+  unsigned long long uid = 0;
+  unsigned perms = 0;
+  std::string info;  // the mqueue file: "QSIZE:5 NOTIFY:0 ..."
+  unsigned long long qsize = 0;
+};
+struct IpcView {
+  std::vector<IpcObject> objects;
+  std::vector<PosixMq> mqueues;
+  // The namespace's msg_ids / msg_hdrs / msg_bytes.
+  unsigned long long msg_queues = 0, msg_messages = 0, msg_bytes = 0;
+  std::vector<std::pair<std::string, std::string>> limits;  // "kernel.msgmax", "8192"
+};
+Result<IpcView> ipc_view(const Runtime& rt, const std::string& id);
+// `ns`: each namespace of the init with its inode and who shares it: the
+// runtime's own ("host") and the other containers of rt.root.
+struct NsShare {
+  std::string type;  // /proc/PID/ns name: mnt, uts, ipc, pid, net, user, cgroup, time
+  unsigned long long inode = 0;
+  bool host = false;
+  std::vector<std::string> containers;  // other IDs whose init has it
+};
+Result<std::vector<NsShare>> namespaces(const Runtime& rt, const std::string& id);
 
 }  // namespace nsbox::container

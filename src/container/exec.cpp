@@ -2,10 +2,12 @@
 // container. The process is the container's own with runc's overrides, or
 // a whole process object (`--process`); it joins the init's namespaces and
 // cgroups and goes through the same last steps as the init (caps, user,
-// rlimits, no_new_privs, seccomp, LSM label).
+// rlimits, no_new_privs, seccomp, LSM label). `enter` is the same path
+// with a subset of the namespaces (ExecOptions::join_ns).
 #include "process/exec.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +32,40 @@ void add_caps(std::vector<std::string>* set, const std::vector<std::string>& cap
   for (const auto& c : caps) {
     if (std::find(set->begin(), set->end(), c) == set->end()) set->push_back(c);
   }
+}
+
+bool wants_ns(const ExecOptions& opt, spec::NsType t) {
+  return !opt.join_ns ||
+         std::find(opt.join_ns->begin(), opt.join_ns->end(), t) != opt.join_ns->end();
+}
+
+// `enter` without the mount namespace: the command comes from our
+// filesystem, so it runs as we do (see ExecOptions::join_ns).
+bool host_process(const ExecOptions& opt) { return !wants_ns(opt, spec::NsType::kMount); }
+
+Result<spec::Process> caller_process(const ExecOptions& opt, bool joins_user) {
+  if (opt.args.empty()) return make_error("enter: a command is required");
+  spec::Process p;
+  p.args = opt.args;
+  p.env = opt.env;
+  if (opt.cwd) {
+    p.cwd = *opt.cwd;
+  } else {
+    char buf[PATH_MAX];
+    if (::getcwd(buf, sizeof buf) == nullptr) return sys_error("getcwd");
+    p.cwd = buf;
+  }
+  // In a joined user namespace we are its root (join_container); else ourselves.
+  if (!joins_user) {
+    p.user.uid = ::geteuid();
+    p.user.gid = ::getegid();
+    std::vector<gid_t> groups(static_cast<size_t>(std::max(::getgroups(0, nullptr), 0)));
+    int n = ::getgroups(static_cast<int>(groups.size()), groups.data());
+    if (n < 0) return sys_error("getgroups");
+    p.user.additional_gids.assign(groups.begin(), groups.begin() + n);
+  }
+  if (opt.tty) p.terminal = *opt.tty;
+  return p;
 }
 
 // The exec'd process: --process as given, else the container's process with
@@ -97,12 +133,37 @@ struct ExecPlan {
   std::vector<UniqueFd> v1_tasks;
 };
 
-Status plan_namespaces(const Record& rec, ExecPlan* x) {
+// opt.join_ns: each one the container must have; with the mount namespace
+// comes the user namespace (its owner: the container's files and ids only
+// make sense in it).
+Result<std::vector<spec::NsType>> wanted_namespaces(const spec::Config& cfg,
+                                                    const ExecOptions& opt) {
+  std::vector<spec::NsType> out;
+  for (const auto& n : cfg.linux_->namespaces) out.push_back(n.type);
+  if (!opt.join_ns) return out;
+  for (auto t : *opt.join_ns) {
+    if (!cfg.linux_->has_ns(t)) {
+      return make_error(std::string("--ns ") + spec::ns_type_name(t) + ": container " + opt.id +
+                        " has no " + spec::ns_type_name(t) + " namespace of its own");
+    }
+  }
+  std::vector<spec::NsType> kept;
+  for (auto t : out) {
+    bool implied = t == spec::NsType::kUser && wants_ns(opt, spec::NsType::kMount);
+    if (wants_ns(opt, t) || implied) kept.push_back(t);
+  }
+  return kept;
+}
+
+Status plan_namespaces(const Record& rec, const ExecOptions& opt, ExecPlan* x) {
   x->init_pidfd.reset(sys::pidfd_open(rec.pid, 0));
   if (!x->init_pidfd || proc_start_time(rec.pid) != rec.start_time) {
     return make_error("cannot exec in a stopped container");
   }
+  auto wanted = wanted_namespaces(x->cfg, opt);
+  if (!wanted) return std::move(wanted).error();
   for (const auto& n : x->cfg.linux_->namespaces) {
+    if (std::find(wanted->begin(), wanted->end(), n.type) == wanted->end()) continue;
     if (same_ns(rec.pid, spec::ns_proc_name(n.type))) continue;
     if (n.type == spec::NsType::kPid) {
       x->join_pid = true;
@@ -134,11 +195,26 @@ Result<ExecPlan> plan_exec(const Opened& c, const ExecOptions& opt) {
   auto cfg = spec::parse_config(*text);
   if (!cfg) return std::move(cfg).error();
   x.cfg = std::move(*cfg);
-  auto proc = exec_process(x.cfg, opt);
-  if (!proc) return std::move(proc).error();
-  NSBOX_TRY(check_console(*proc, opt));
-  x.cfg.process = std::move(*proc);
   if (!x.cfg.linux_) x.cfg.linux_.emplace();
+  bool host = host_process(opt);
+  if (host) {
+    // Nothing of the container's process setup applies (ExecOptions::join_ns).
+    auto joins_user = wanted_namespaces(x.cfg, opt);
+    if (!joins_user) return std::move(joins_user).error();
+    bool user = std::find(joins_user->begin(), joins_user->end(), spec::NsType::kUser) !=
+                    joins_user->end() &&
+                !same_ns(c.rec.pid, "user");
+    auto proc = caller_process(opt, user);
+    if (!proc) return std::move(proc).error();
+    x.cfg.process = std::move(*proc);
+    x.cfg.linux_->seccomp.reset();
+    x.cfg.linux_->personality.reset();
+  } else {
+    auto proc = exec_process(x.cfg, opt);
+    if (!proc) return std::move(proc).error();
+    x.cfg.process = std::move(*proc);
+  }
+  NSBOX_TRY(check_console(*x.cfg.process, opt));
   NSBOX_TRY(security::check_lsm_config(x.cfg, security::probe_lsms()));
   const auto& p = *x.cfg.process;
   if (p.capabilities) {
@@ -156,7 +232,7 @@ Result<ExecPlan> plan_exec(const Opened& c, const ExecOptions& opt) {
     if (!filter) return std::move(filter).error();
     x.seccomp = std::move(*filter);
   }
-  NSBOX_TRY(plan_namespaces(c.rec, &x));
+  NSBOX_TRY(plan_namespaces(c.rec, opt, &x));
   NSBOX_TRY(plan_cgroups(c.rec, &x));
   return x;
 }
