@@ -41,33 +41,8 @@ constexpr const char* kOciVersionMin = "1.0.0";
 // The spec's vocabulary (v1.3.0). Candidates only: see the file comment.
 constexpr std::string_view kSpecHooks[] = {"prestart",       "createRuntime", "createContainer",
                                            "startContainer", "poststart",     "poststop"};
-// defs-linux.json: SeccompAction, SeccompOperators, SeccompArch, SeccompFlag.
-constexpr std::string_view kSpecSeccompActions[] = {
-    "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-    "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",
-    "SCMP_ACT_ALLOW", "SCMP_ACT_LOG",          "SCMP_ACT_NOTIFY",
-};
-constexpr std::string_view kSpecSeccompOperators[] = {
-    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
-    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ",
-};
-constexpr std::string_view kSpecSeccompArchs[] = {
-    "SCMP_ARCH_X86",         "SCMP_ARCH_X86_64",      "SCMP_ARCH_X32",     "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",     "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",    "SCMP_ARCH_MIPS",
-    "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",   "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64",
-    "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",         "SCMP_ARCH_PPC64",   "SCMP_ARCH_PPC64LE",
-    "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",       "SCMP_ARCH_SH",      "SCMP_ARCH_SHEB",
-    "SCMP_ARCH_PARISC",      "SCMP_ARCH_PARISC64",    "SCMP_ARCH_RISCV64",
-};
-constexpr std::string_view kSpecSeccompFlags[] = {
-    "SECCOMP_FILTER_FLAG_TSYNC",
-    "SECCOMP_FILTER_FLAG_LOG",
-    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-};
-
-template <size_t N, typename Pred>
-Names keep(const std::string_view (&candidates)[N], Pred accepted) {
+template <typename Pred>
+Names keep(std::span<const std::string_view> candidates, Pred accepted) {
   Names out;
   for (auto c : candidates) {
     if (accepted(std::string(c))) out.emplace_back(c);
@@ -173,11 +148,11 @@ bool flag_supported(const std::string& flag) {
 ordered_json seccomp_features() {
   ordered_json s;
   s["enabled"] = seccomp_builds(filter("SCMP_ACT_ALLOW", json::array()));
-  s["actions"] = sorted(keep(kSpecSeccompActions, action_works));
-  s["operators"] = sorted(keep(kSpecSeccompOperators, operator_works));
-  s["archs"] = sorted(keep(kSpecSeccompArchs, arch_works));
-  s["knownFlags"] = keep(kSpecSeccompFlags, flag_known);
-  s["supportedFlags"] = keep(kSpecSeccompFlags, flag_supported);
+  s["actions"] = sorted(keep(spec::seccomp_actions(), action_works));
+  s["operators"] = sorted(keep(spec::seccomp_operators(), operator_works));
+  s["archs"] = sorted(keep(spec::seccomp_architectures(), arch_works));
+  s["knownFlags"] = keep(spec::seccomp_flags(), flag_known);
+  s["supportedFlags"] = keep(spec::seccomp_flags(), flag_supported);
   return s;
 }
 

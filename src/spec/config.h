@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -274,6 +275,12 @@ struct Config {
 // Parse config.json text. Errors name the JSON path of the offending field:
 // "process.user.uid: expected integer", or "linux.netDevices: not supported yet".
 Result<Config> parse_config(const std::string& json_text);
+// The seccomp names config.json may use (defs-linux.json), as parsed here.
+std::span<const std::string_view> seccomp_actions();
+std::span<const std::string_view> seccomp_operators();
+std::span<const std::string_view> seccomp_architectures();
+std::span<const std::string_view> seccomp_flags();
+
 // A process object alone (`exec --process FILE`); errors are rooted at "process".
 Result<Process> parse_process(const std::string& json_text);
 // Read <bundle>/config.json and parse it.

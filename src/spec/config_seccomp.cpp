@@ -157,4 +157,9 @@ Status decode(const json& v, const std::string& path, Seccomp* out) {
   return {};
 }
 
+std::span<const std::string_view> seccomp_actions() { return kActions; }
+std::span<const std::string_view> seccomp_operators() { return kOperators; }
+std::span<const std::string_view> seccomp_architectures() { return kArchitectures; }
+std::span<const std::string_view> seccomp_flags() { return kFlags; }
+
 }  // namespace nsbox::spec
