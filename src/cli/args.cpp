@@ -1,5 +1,6 @@
 #include "cli/args.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
@@ -110,6 +111,31 @@ void print_help(const Command& c) {
 int fail(const Error& e) {
   log::error(e.msg);
   return 1;
+}
+
+std::optional<spec::NsType> parse_ns_name(const std::string& name) {
+  if (name == "mnt") return spec::NsType::kMount;
+  if (name == "net") return spec::NsType::kNet;
+  return spec::ns_type_from_name(name);
+}
+
+Result<std::vector<spec::NsType>> parse_ns_list(const std::string& flag, const std::string& text) {
+  std::vector<spec::NsType> out;
+  if (text.empty()) return make_error(flag + ": expected a comma-separated list of namespaces");
+  size_t start = 0;
+  for (;;) {
+    size_t comma = text.find(',', start);
+    std::string name = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    auto t = parse_ns_name(name);
+    if (!t) {
+      return make_error(flag + ": unknown namespace " + nsbox::quoted(name) +
+                        " (expected mount, uts, ipc, pid, network, user, cgroup or time)");
+    }
+    if (std::find(out.begin(), out.end(), *t) == out.end()) out.push_back(*t);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace nsbox::cli

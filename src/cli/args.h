@@ -45,6 +45,11 @@ Result<Parsed> parse_flags(const std::vector<std::string>& args, const std::vect
 // --interval: Go duration syntax as runc accepts it ("5s", "500ms",
 // "1m30s", "2h"); positive.
 Result<std::chrono::nanoseconds> parse_duration(const std::string& text);
+// A namespace by its OCI name or its /proc/PID/ns name (mnt, net).
+std::optional<spec::NsType> parse_ns_name(const std::string& name);
+// "net,ipc,...": namespaces by those names, duplicates dropped; errors name
+// the flag.
+Result<std::vector<spec::NsType>> parse_ns_list(const std::string& flag, const std::string& text);
 // A boolean flag given as --flag, --flag=true/false.
 Result<bool> flag_bool(const Parsed& p, const std::string& name);
 

@@ -8,7 +8,7 @@ const std::vector<Command>& commands() {
       spec_command(),   create_command(), start_command(),  run_command(),   state_command(),
       kill_command(),   delete_command(), list_command(),   pause_command(), resume_command(),
       update_command(), ps_command(),     events_command(), stats_command(), features_command(),
-      exec_command(),   ipcs_command(),   ns_command(),     enter_command(),
+      exec_command(),   ipcs_command(),   ns_command(),     enter_command(), sandbox_command(),
   };
   return kCommands;
 }

@@ -20,9 +20,10 @@ Command events_command();
 Command stats_command();
 Command features_command();
 Command exec_command();
-Command ipcs_command();   // ipcs.cpp
-Command ns_command();     // ns.cpp
-Command enter_command();  // enter.cpp
+Command ipcs_command();     // ipcs.cpp
+Command ns_command();       // ns.cpp
+Command enter_command();    // enter.cpp
+Command sandbox_command();  // sandbox.cpp
 
 // Flags shared by create and run.
 std::vector<Flag> create_flags();

@@ -13,40 +13,13 @@ namespace nsbox::cli {
 
 namespace {
 
-// OCI names, plus the /proc/PID/ns names that differ (mnt, net).
-Result<std::vector<spec::NsType>> parse_ns_list(const std::string& text) {
-  std::vector<spec::NsType> out;
-  if (text.empty()) return make_error("--ns: expected a comma-separated list of namespaces");
-  size_t start = 0;
-  for (;;) {
-    size_t comma = text.find(',', start);
-    std::string name = text.substr(start, comma == std::string::npos ? comma : comma - start);
-    std::optional<spec::NsType> t;
-    if (name == "mnt") {
-      t = spec::NsType::kMount;
-    } else if (name == "net") {
-      t = spec::NsType::kNet;
-    } else {
-      t = spec::ns_type_from_name(name);
-    }
-    if (!t) {
-      return make_error("--ns: unknown namespace " + nsbox::quoted(name) +
-                        " (expected mount, uts, ipc, pid, network, user, cgroup or time)");
-    }
-    if (std::find(out.begin(), out.end(), *t) == out.end()) out.push_back(*t);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 Result<container::ExecOptions> enter_options(const Parsed& p) {
   container::ExecOptions o;
   o.id = p.positionals.at(0);
   o.args.assign(p.positionals.begin() + 1, p.positionals.end());
   if (o.args.empty()) o.args = {"/bin/sh"};
   if (p.has("ns")) {
-    auto list = parse_ns_list(p.get("ns"));
+    auto list = parse_ns_list("--ns", p.get("ns"));
     if (!list) return std::move(list).error();
     o.join_ns = std::move(*list);
   }
@@ -59,6 +32,7 @@ Result<container::ExecOptions> enter_options(const Parsed& p) {
   for (const auto& e : p.all("env")) o.env.push_back(e);
   if (p.has("cwd")) o.cwd = p.get("cwd");
   o.tty = ::isatty(0) != 0 && ::isatty(1) != 0;
+  o.ignore_paused = p.has("ignore-paused");
   o.reexec_if_writable = true;
   return o;
 }
@@ -92,6 +66,7 @@ Command enter_command() {
               {"ns", "n", true, "comma-separated namespaces to join (default: all)"},
               {"env", "e", true, "add an environment variable (repeatable)"},
               {"cwd", "", true, "working directory"},
+              {"ignore-paused", "", false, "allow entering a paused container"},
           },
           run_enter,
           1,

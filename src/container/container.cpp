@@ -114,11 +114,25 @@ Result<UniqueFd> start_socket(const ContainerDir& dir, bool listen) {
   return fd;
 }
 
-Status require_mount_ns(const spec::Config& cfg) {
-  if (!cfg.linux_ || !cfg.linux_->has_ns(spec::NsType::kMount)) {
-    return make_error("linux.namespaces: a mount namespace is required");
-  }
+// Without a mount namespace the container shares the host's mounts: nothing
+// that would be mounted or changed there can be applied.
+Status check_without_mount_ns(const spec::Config& cfg, const std::string& rootfs) {
+  if (!cfg.linux_) return make_error("linux: required by create");
   if (!cfg.process) return make_error("process: required by create");
+  if (cfg.linux_->has_ns(spec::NsType::kMount)) return {};
+  const auto& lx = *cfg.linux_;
+  auto needs = [](const std::string& field) {
+    return make_error(field + ": needs a mount namespace (linux.namespaces has no \"mount\")");
+  };
+  if (rootfs != "/") return needs("root.path other than \"/\"");
+  if (cfg.root.readonly) return needs("root.readonly");
+  if (!cfg.mounts.empty()) return needs("mounts");
+  if (!lx.masked_paths.empty()) return needs("linux.maskedPaths");
+  if (!lx.readonly_paths.empty()) return needs("linux.readonlyPaths");
+  if (!lx.devices.empty()) return needs("linux.devices");
+  if (!lx.rootfs_propagation.empty()) return needs("linux.rootfsPropagation");
+  if (!lx.mount_label.empty()) return needs("linux.mountLabel");
+  if (cfg.process->terminal) return needs("process.terminal");
   return {};
 }
 
@@ -138,15 +152,18 @@ Result<Prepared> prepare(const CreateOptions& opt) {
   char real[PATH_MAX];
   if (::realpath(opt.bundle.c_str(), real) == nullptr) return sys_error("bundle " + opt.bundle);
   p.bundle = real;
-  auto text = read_file(p.bundle + "/config.json");
-  if (!text) return std::move(text).error().wrap("bundle " + p.bundle);
-  p.config_text = std::move(*text);
+  if (opt.config_text.empty()) {
+    auto text = read_file(p.bundle + "/config.json");
+    if (!text) return std::move(text).error().wrap("bundle " + p.bundle);
+    p.config_text = std::move(*text);
+  } else {
+    p.config_text = opt.config_text;
+  }
   auto cfg = spec::parse_config(p.config_text);
   if (!cfg) return std::move(cfg).error();
   p.cfg = std::move(*cfg);
   NSBOX_TRY(spec::validate_config(p.cfg));
   NSBOX_TRY(security::check_lsm_config(p.cfg, security::probe_lsms()));
-  NSBOX_TRY(require_mount_ns(p.cfg));
   std::string root = p.cfg.root.path;
   if (root.empty() || root[0] != '/') root = p.bundle + "/" + root;
   if (::realpath(root.c_str(), real) == nullptr) return sys_error("root.path " + p.cfg.root.path);
@@ -155,6 +172,7 @@ Result<Prepared> prepare(const CreateOptions& opt) {
     return make_error("root.path " + p.cfg.root.path + ": not a directory");
   }
   p.rootfs = real;
+  NSBOX_TRY(check_without_mount_ns(p.cfg, p.rootfs));
   const auto& proc = *p.cfg.process;
   if (proc.capabilities) {
     std::vector<std::string> warnings;

@@ -25,6 +25,9 @@ struct Runtime {
 struct CreateOptions {
   std::string id;
   std::string bundle = ".";
+  // The config as JSON text instead of the bundle's config.json (`nsbox
+  // sandbox`); relative paths still resolve against the bundle.
+  std::string config_text;
   std::string pid_file;
   bool no_pivot = false;
   // Signal mask the container process starts with (run blocks signals in
@@ -161,5 +164,9 @@ struct NsShare {
   std::vector<std::string> containers;  // other IDs whose init has it
 };
 Result<std::vector<NsShare>> namespaces(const Runtime& rt, const std::string& id);
+// "/proc/PID/ns/NAME" of a live container's init, for joining (sandbox
+// --join TYPE=ID); an error when it has no such namespace of its own kind
+// (the kernel lacks it).
+Result<std::string> namespace_path(const Runtime& rt, const std::string& id, spec::NsType type);
 
 }  // namespace nsbox::container

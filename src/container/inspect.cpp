@@ -305,4 +305,18 @@ Result<std::vector<NsShare>> namespaces(const Runtime& rt, const std::string& id
   return out;
 }
 
+Result<std::string> namespace_path(const Runtime& rt, const std::string& id, spec::NsType type) {
+  auto c = open_container(rt, id, false);
+  if (!c) return std::move(c).error();
+  NSBOX_TRY(require_live(*c));
+  const char* name = spec::ns_proc_name(type);
+  if (init_ns_inode(c->rec, name) == 0) {
+    if (proc_start_time(c->rec.pid) != c->rec.start_time) {
+      return make_error("container " + id + " not running");
+    }
+    return make_error(std::string("no ") + name + " namespace (the kernel lacks it)");
+  }
+  return "/proc/" + std::to_string(c->rec.pid) + "/ns/" + name;
+}
+
 }  // namespace nsbox::container

@@ -49,11 +49,16 @@ Status add_notify_socket(const ContainerDir& dir, spec::Config* cfg) {
   if (::mkdirat(dir.fd(), kNotifyDir, 0755) < 0 && errno != EEXIST) {
     return sys_error("NOTIFY_SOCKET: mkdir " + dir.path() + "/notify");
   }
-  cfg->mounts.push_back({kInContainer,
-                         "bind",
-                         dir.path() + "/" + kNotifyDir,
-                         {"bind", "nosuid", "noexec", "nodev", "ro"}});
-  cfg->process->env.push_back(std::string("NOTIFY_SOCKET=") + kInContainer + "/notify.sock");
+  // Without a mount namespace the container sees the host's paths.
+  std::string dir_in_container = dir.path() + "/" + kNotifyDir;
+  if (cfg->linux_ && cfg->linux_->has_ns(spec::NsType::kMount)) {
+    cfg->mounts.push_back({kInContainer,
+                           "bind",
+                           dir.path() + "/" + kNotifyDir,
+                           {"bind", "nosuid", "noexec", "nodev", "ro"}});
+    dir_in_container = kInContainer;
+  }
+  cfg->process->env.push_back("NOTIFY_SOCKET=" + dir_in_container + "/notify.sock");
   return {};
 }
 

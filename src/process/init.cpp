@@ -145,13 +145,16 @@ Status setup(InitContext& ctx, std::string* exe) {
   NSBOX_TRY(enter_namespaces(ctx));
   // The cwd is the bundle (inherited from spawn_init): relative bind sources
   // and root.path resolve there.
-  NSBOX_TRY(rootfs::prepare(cfg, ctx.rootfs, ctx.rootfs_opts));
+  // Without a mount namespace (checked at create: no mounts, root "/"),
+  // the container keeps the host's filesystem as it is.
+  const bool own_mounts = cfg.linux_->has_ns(spec::NsType::kMount);
+  if (own_mounts) NSBOX_TRY(rootfs::prepare(cfg, ctx.rootfs, ctx.rootfs_opts));
   // As runc: prestart/createRuntime hooks run once the mounts are prepared,
   // before pivot_root.
   NSBOX_TRY(step(*ctx.chan, Msg::kNamespacesReady));
   NSBOX_TRY(container::run_hooks(hooks_of(ctx, &spec::Hooks::create_container),
                                  hook_state(ctx, "creating"), "createContainer"));
-  NSBOX_TRY(rootfs::switch_root(cfg, ctx.rootfs_opts));
+  if (own_mounts) NSBOX_TRY(rootfs::switch_root(cfg, ctx.rootfs_opts));
   // process.terminal: the pty of the container's devpts becomes stdio and
   // /dev/console (before finalize: /dev may become read-only); the master
   // goes to the runtime.
@@ -164,7 +167,7 @@ Status setup(InitContext& ctx, std::string* exe) {
   // Before finalize(): readonlyPaths makes /proc/sys read-only.
   if (cfg.linux_) NSBOX_TRY(apply_sysctls(*cfg.linux_));
   NSBOX_TRY(apply_names(cfg));
-  NSBOX_TRY(rootfs::finalize(cfg));
+  if (own_mounts) NSBOX_TRY(rootfs::finalize(cfg));
   const auto& proc = *cfg.process;
   if (::chdir(proc.cwd.c_str()) < 0) return sys_error("process.cwd: chdir " + proc.cwd);
   auto path = find_executable(proc.args[0], proc.env);

@@ -43,16 +43,50 @@ Status make_parent_private(std::string path) {
   }
 }
 
-Status prepare_root(const std::string& root_real, unsigned long prop) {
+// The rootfs self bind mount, returned as an O_PATH fd of the new mount.
+// root.path "/" (nsbox sandbox: the host's root) is bound onto the process
+// root itself: a lookup of "/" stops at the process root below the new mount,
+// so that mount is only reachable through the fd open_tree gives.
+Result<UniqueFd> prepare_root(const std::string& root_real, unsigned long prop) {
   unsigned long flags = prop != 0 ? prop : MS_SLAVE | MS_REC;
   if (::mount(nullptr, "/", nullptr, flags, nullptr) < 0) {
     return sys_error("set propagation of \"/\"");
   }
   NSBOX_TRY(make_parent_private(root_real));
+  if (root_real == "/") {
+    const std::string what = "bind mount rootfs \"/\" onto itself";
+    UniqueFd src(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!src) return sys_error("open \"/\"");
+    auto tree = clone_mount(what, src.get(), true);
+    if (!tree) {
+      if (tree.error().code == ENOSYS) {
+        return make_error("root.path \"/\": needs open_tree and move_mount (Linux 5.2)");
+      }
+      return std::move(tree).error();
+    }
+    NSBOX_TRY(attach_mount(what, tree->get(), src.get()));
+    return tree;
+  }
   if (::mount(root_real.c_str(), root_real.c_str(), "bind", MS_BIND | MS_REC, nullptr) < 0) {
     return sys_error("bind mount rootfs \"" + root_real + "\" onto itself");
   }
-  return {};
+  UniqueFd rootfd(::open(root_real.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return sys_error("open rootfs \"" + root_real + "\"");
+  return rootfd;
+}
+
+// kRecursiveReadonlyAnnotation: the whole rootfs tree read-only before any
+// mount is made on it, so nothing can be created in it (mount targets must
+// exist). The mounts made afterwards keep their own flags.
+Status apply_root_annotations(const spec::Config& cfg, int rootfd) {
+  auto it = cfg.annotations.find(kRecursiveReadonlyAnnotation);
+  if (it == cfg.annotations.end()) return {};
+  if (it->second != "true" && it->second != "false") {
+    return make_error("annotations." + std::string(kRecursiveReadonlyAnnotation) +
+                      ": must be \"true\" or \"false\"");
+  }
+  if (it->second == "false") return {};
+  return set_recursive_attrs("rootfs", rootfd, MOUNT_ATTR_RDONLY, 0);
 }
 
 // A recursive bind of the path onto itself, made read-only through the new
@@ -186,10 +220,10 @@ Status prepare(const spec::Config& cfg, const std::string& rootfs, const Options
   }
   char real[PATH_MAX];
   if (::realpath(rootfs.c_str(), real) == nullptr) return sys_error("rootfs \"" + rootfs + "\"");
-  NSBOX_TRY(prepare_root(real, *prop));
-  UniqueFd rootfd(::open(real, O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!rootfd) return sys_error("open rootfs \"" + std::string(real) + "\"");
-  Ctx ctx{cfg, opt, rootfd.get(), real};
+  auto rootfd = prepare_root(real, *prop);
+  if (!rootfd) return std::move(rootfd).error();
+  NSBOX_TRY(apply_root_annotations(cfg, rootfd->get()));
+  Ctx ctx{cfg, opt, rootfd->get(), real};
   auto& kept = deferred_mounts();
   kept.clear();
   kept.resize(cfg.mounts.size());
@@ -199,7 +233,9 @@ Status prepare(const spec::Config& cfg, const std::string& rootfs, const Options
     if (has_deferred_work(cfg.mounts[i])) kept[i] = std::move(fd).value();
   }
   NSBOX_TRY(setup_devices(ctx));
-  if (::chdir(real) < 0) return sys_error("chdir to rootfs \"" + std::string(real) + "\"");
+  if (::fchdir(rootfd->get()) < 0) {
+    return sys_error("chdir to rootfs \"" + std::string(real) + "\"");
+  }
   return {};
 }
 

@@ -33,6 +33,12 @@
 
 namespace nsbox::rootfs {
 
+// An annotation nsbox reads: "true" makes the whole rootfs tree (the self
+// bind mount and every mount below it) read-only before the config's mounts
+// are made, so that no mount target is created in it. `nsbox sandbox` sets it
+// for the host's root filesystem. root.readonly only covers the top mount.
+inline constexpr const char* kRecursiveReadonlyAnnotation = "io.github.nsbox.rootfs.rro";
+
 struct Options {
   bool no_pivot = false;    // --no-pivot: MS_MOVE + chroot instead of pivot_root
   bool in_user_ns = false;  // mknod not allowed: bind-mount host device nodes instead

@@ -35,6 +35,13 @@ bool contains(const std::string& s, const std::string& what) {
 }
 
 // Pids (other than ours) whose command line contains `needle`.
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
 std::vector<pid_t> pids_with(const std::string& needle) {
   std::vector<pid_t> out;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
@@ -60,6 +67,8 @@ void add_testprog(nlohmann::json& cfg) {
                            {"source", NSBOX_TESTPROG_DIR},
                            {"options", {"bind", "ro"}}});
 }
+
+std::string testprog_dir() { return NSBOX_TESTPROG_DIR; }
 
 std::string host_ns(const std::string& name) {
   return std::filesystem::read_symlink("/proc/self/ns/" + name).string();

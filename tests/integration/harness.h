@@ -32,6 +32,8 @@ class Sandbox {
   const std::string& dir() const { return dir_; }
   // A unique container ID (registered for cleanup).
   std::string new_id(const std::string& prefix = "c");
+  // An ID nsbox chose (an anonymous sandbox), checked by leftovers() too.
+  void adopt_id(const std::string& id) { ids_.push_back(id); }
   // The default config (nsbox spec), with root.path pointing at the shared
   // busybox rootfs (read-only) and process.args set.
   static nlohmann::json default_config(const std::vector<std::string>& args = {"true"});
@@ -57,12 +59,16 @@ std::string nsbox_binary();
 // Whole file ("" when unreadable); substring test.
 std::string slurp(const std::string& path);
 bool contains(const std::string& s, const std::string& what);
+// The lines of s, without their '\n'.
+std::vector<std::string> split_lines(const std::string& s);
 // Pids (other than ours) whose command line contains `needle`.
 std::vector<pid_t> pids_with(const std::string& needle);
 std::string rootfs_path();
 // cfg with build/bundle-tools bind-mounted read-only at /home: the
 // container can run /home/nsbox-testprog (hog, forks, spin).
 void add_testprog(nlohmann::json& cfg);
+// The host directory holding nsbox-testprog (build/bundle-tools).
+std::string testprog_dir();
 // Inode of /proc/self/ns/<name> on the host.
 std::string host_ns(const std::string& name);
 

@@ -11,8 +11,13 @@
 //                (never writes): lines "PID denied ERRNO" or
 //                "PID DEV:INO ro|rw write ERRNO|WRITABLE"
 //   notify TEXT  sd_notify: TEXT as one datagram to $NOTIFY_SOCKET
+//   ipc-make KEY a SysV message queue with key KEY holding one message;
+//                prints "made ID", then waits until killed
+//   ipc-find KEY whether a message queue with key KEY exists here: prints
+//                "found ID MESSAGES" or "absent"
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -131,6 +136,36 @@ int exe_scan() {
   return 0;
 }
 
+int fail(const char* what) {
+  std::perror(what);
+  return 1;
+}
+
+int ipc_make(long key) {
+  int id = ::msgget(static_cast<key_t>(key), IPC_CREAT | IPC_EXCL | 0600);
+  if (id < 0) return fail("msgget");
+  struct {
+    long mtype;
+    char mtext[8];
+  } msg = {1, "hello"};
+  if (::msgsnd(id, &msg, sizeof msg.mtext, 0) < 0) return fail("msgsnd");
+  std::printf("made %d\n", id);
+  for (;;) ::pause();
+}
+
+int ipc_find(long key) {
+  int id = ::msgget(static_cast<key_t>(key), 0);
+  if (id < 0) {
+    if (errno != ENOENT) return fail("msgget");
+    std::printf("absent\n");
+    return 0;
+  }
+  struct msqid_ds ds {};
+  if (::msgctl(id, IPC_STAT, &ds) < 0) return fail("msgctl");
+  std::printf("found %d %lu\n", id, static_cast<unsigned long>(ds.msg_qnum));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,6 +181,8 @@ int main(int argc, char** argv) {
   if (cmd == "spin") return spin(n);
   if (cmd == "exe-scan") return exe_scan();
   if (cmd == "notify") return notify(argv[2]);
+  if (cmd == "ipc-make") return ipc_make(n);
+  if (cmd == "ipc-find") return ipc_find(n);
   std::fprintf(stderr, "nsbox-testprog: unknown command %s\n", argv[1]);
   return 2;
 }
