@@ -63,14 +63,18 @@ class BaseManager : public Manager {
     return {};
   }
 
+  // The freezer hierarchy last: a process joining a frozen cgroup (exec
+  // --ignore-paused) stops there, after it has joined every other one.
   Result<std::vector<UniqueFd>> open_v1_tasks() override {
     std::vector<UniqueFd> fds;
-    for (const auto& d : dirs_) {
-      if (d.v2()) continue;
-      std::string path = d.path() + "/tasks";
-      UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-      if (!fd) return sys_error("open " + path);
-      fds.push_back(std::move(fd));
+    for (bool freezer : {false, true}) {
+      for (const auto& d : dirs_) {
+        if (d.v2() || d.has_controller("freezer") != freezer) continue;
+        std::string path = d.path() + "/tasks";
+        UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd) return sys_error("open " + path);
+        fds.push_back(std::move(fd));
+      }
     }
     return fds;
   }

@@ -297,6 +297,10 @@ Result<int> exec(const Runtime& rt, const ExecOptions& opt) {
     return security::send_to_seccomp_agent(*x->cfg.linux_->seccomp, pid,
                                            spec::state_to_json(s, false), listener.get());
   };
+  // The lock is not held while the process is made and runs: in a paused
+  // container (--ignore-paused) the child is frozen as it is born, before its
+  // exec could close an inherited lock fd, and `resume` must get the lock.
+  c->dir = ContainerDir();
   auto pid = process::spawn_exec(ctx, cb);
   if (!pid) {
     if (fwd) ::sigprocmask(SIG_SETMASK, &fwd->orig, nullptr);
@@ -308,7 +312,6 @@ Result<int> exec(const Runtime& rt, const ExecOptions& opt) {
       return std::move(r).error();
     }
   }
-  c->dir = ContainerDir();  // the lock is not held while the process runs
   if (opt.detach) return 0;
   int status = wait_forwarding(*pid, fwd->sigfd.get(), tty.get(), false);
   tty.reset();

@@ -147,7 +147,8 @@ Result<ojson> mounts_json(const SandboxOptions& opt) {
   } else if (!opt.rootfs.empty()) {
     mounts.push_back(
         mount_json("/sys", "bind", "/sys", {"rbind", "nosuid", "noexec", "nodev", "rro"}));
-  }  // else: the host's /sys, read-only with the rest of its root
+  }  // else (a user namespace, the host's network): the host's /sys, read-only
+     // with the rest of the host's root
   mounts.push_back(mount_json("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777"}));
   for (const auto& b : opt.binds) {
     std::string flag = "--bind " + b.source + ":" + b.destination;

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "harness.h"
 
 using nlohmann::json;
@@ -98,6 +101,35 @@ TEST(Enter, BadNamespaceListsAreClearErrors) {
   EXPECT_TRUE(nsbox::it::pids_with("/bin/sleep 300").empty());
   auto ps = sb.nsbox({"ps", "--format", "json", id});
   EXPECT_EQ(json::parse(ps.out).size(), 1u) << ps.out;
+  EXPECT_EQ(sb.nsbox({"delete", "-f", id}).status, 0);
+  EXPECT_EQ(sb.leftovers(), "");
+}
+
+// --ignore-paused: the process joins the frozen cgroup, so it is frozen
+// too and runs once the container is resumed (as with runc). The container's
+// lock is not held meanwhile: `resume` gets it.
+TEST(Enter, IgnorePaused) {
+  Sandbox sb;
+  std::string id = start_sleeper(sb, "enter-paused");
+  ASSERT_EQ(sb.nsbox({"pause", id}).status, 0);
+  auto o = sb.nsbox({"enter", id, "--", "true"});
+  EXPECT_NE(o.status, 0);
+  EXPECT_TRUE(contains(o.err, "paused")) << o.err;
+  nsbox::it::Output entered;
+  std::thread t([&] {
+    entered = sb.nsbox({"enter", "--ignore-paused", id, "--", "/bin/sh", "-c", "exit 4"});
+  });
+  // Wait for the new process to show up in the (frozen) cgroup.
+  bool joined = false;
+  for (int i = 0; i < 400 && !joined; ++i) {
+    auto ps = sb.nsbox({"ps", "--format", "json", id});
+    joined = ps.status == 0 && nlohmann::json::parse(ps.out).size() >= 2;
+    if (!joined) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_TRUE(joined) << "no second process in the container's cgroup";
+  EXPECT_EQ(sb.nsbox({"resume", id}).status, 0);
+  t.join();
+  EXPECT_EQ(entered.status, 4) << entered.err;
   EXPECT_EQ(sb.nsbox({"delete", "-f", id}).status, 0);
   EXPECT_EQ(sb.leftovers(), "");
 }
