@@ -87,10 +87,13 @@ int main(int argc, char** argv) {
     return verb_at == args.size() && !g->has("help") ? 2 : 0;
   }
   // An engine may spell the default out (--systemd-cgroup=false): only asking
-  // for the driver is an error.
+  // for the driver where cgroups are made is an error. containerd's shim
+  // passes the flag on every call when SystemdCgroup is set: state, kill and
+  // delete of existing containers still work.
   auto systemd = nsbox::cli::flag_bool(*g, "systemd-cgroup");
   if (!systemd) return nsbox::cli::fail(systemd.error());
-  if (*systemd) {
+  const std::string& verb = args[verb_at];
+  if (*systemd && (verb == "create" || verb == "run" || verb == "sandbox")) {
     return nsbox::cli::fail(
         nsbox::make_error("--systemd-cgroup: the systemd cgroup driver is not supported yet"));
   }
@@ -99,7 +102,6 @@ int main(int argc, char** argv) {
   }
   nsbox::cli::Global global;
   global.rt.root = g->get("root", "/run/nsbox");
-  const std::string& verb = args[verb_at];
   for (const auto& c : nsbox::cli::commands()) {
     if (verb != c.name) continue;
     std::vector<Flag> flags = c.flags;

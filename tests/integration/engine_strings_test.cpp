@@ -233,7 +233,9 @@ TEST(EngineStrings, JsonLogLastErrorIsTheReason) {
 
 // Global flags engines pass. --rootless and --criu are accepted (and
 // ignored), so is --systemd-cgroup=false; the systemd driver itself is
-// refused with a clear reason.
+// refused with a clear reason where cgroups are made (create, run, sandbox),
+// and ignored by the verbs on existing containers (containerd's shim passes it
+// on every call).
 TEST(EngineStrings, GlobalFlagsEnginesPass) {
   Sandbox sb;
   std::string id = sb.new_id("flags");
@@ -245,7 +247,8 @@ TEST(EngineStrings, GlobalFlagsEnginesPass) {
                                                                  {"--rootless=auto"},
                                                                  {"--criu", "/usr/sbin/criu"},
                                                                  {"--criu=criu"},
-                                                                 {"--systemd-cgroup=false"}}) {
+                                                                 {"--systemd-cgroup=false"},
+                                                                 {"--systemd-cgroup"}}) {
     std::vector<std::string> args = flags;
     args.insert(args.end(), {"state", id});
     auto o = sb.nsbox(args);
@@ -260,7 +263,13 @@ TEST(EngineStrings, GlobalFlagsEnginesPass) {
                            sb.bundle(Sandbox::default_config({"true"}), "b2"), id2});
   EXPECT_NE(systemd.status, 0);
   EXPECT_TRUE(contains(systemd.err, "not supported yet")) << systemd.err;
-  EXPECT_EQ(sb.nsbox({"delete", "--force", id}).status, 0);
+  for (const char* verb : {"run", "sandbox"}) {
+    auto o = sb.nsbox({"--systemd-cgroup", verb, "--", "true"});
+    EXPECT_NE(o.status, 0) << verb;
+    EXPECT_TRUE(contains(o.err, "not supported yet")) << verb << ": " << o.err;
+  }
+  EXPECT_EQ(sb.nsbox({"--systemd-cgroup", "kill", id, "KILL"}).status, 0);
+  EXPECT_EQ(sb.nsbox({"--systemd-cgroup", "delete", "--force", id}).status, 0);
   EXPECT_EQ(sb.leftovers(), "");
 }
 
