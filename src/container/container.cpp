@@ -293,6 +293,7 @@ Result<pid_t> create_locked(ContainerDir& dir, Prepared& p, const CreateOptions&
   rec.created = now_rfc3339();
   rec.status = "creating";
   rec.annotations = p.cfg.annotations;
+  rec.no_new_keyring = opt.no_new_keyring;
   rec.has_late_hooks =
       p.cfg.hooks && (!p.cfg.hooks->poststart.empty() || !p.cfg.hooks->poststop.empty());
   NSBOX_TRY(dir.save_config(p.config_text));

@@ -277,6 +277,7 @@ Result<int> exec(const Runtime& rt, const ExecOptions& opt) {
   if (x->seccomp) ctx.seccomp = &*x->seccomp;
   ctx.sigmask = fwd ? &fwd->orig : nullptr;
   ctx.preserve_fds = opt.preserve_fds;
+  ctx.new_keyring = !c->rec.no_new_keyring;
 
   std::unique_ptr<process::TerminalProxy> tty;
   process::ExecCallbacks cb;

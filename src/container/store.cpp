@@ -62,6 +62,7 @@ Result<Record> ContainerDir::load() const {
   r.status = j.value("status", "");
   r.cgroup = j.value("cgroup", "");
   r.has_late_hooks = j.value("lateHooks", false);
+  r.no_new_keyring = j.value("noNewKeyring", false);
   if (j.contains("annotations") && j["annotations"].is_object()) {
     for (const auto& [k, v] : j["annotations"].items()) {
       if (v.is_string()) r.annotations[k] = v.get<std::string>();
@@ -80,6 +81,7 @@ Status ContainerDir::save(const Record& r) const {
             {"status", r.status},
             {"cgroup", r.cgroup},
             {"lateHooks", r.has_late_hooks},
+            {"noNewKeyring", r.no_new_keyring},
             {"annotations", r.annotations}};
   return write_file_atomic(path_ + "/" + kRecord, j.dump());
 }

@@ -30,6 +30,7 @@ struct Record {
   std::map<std::string, std::string> annotations;
   std::string cgroup;           // cgroup::Manager::serialize()
   bool has_late_hooks = false;  // poststart or poststop: start/delete read the config
+  bool no_new_keyring = false;  // created with --no-new-keyring: exec keeps the caller's too
 };
 
 class ContainerDir {

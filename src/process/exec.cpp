@@ -33,8 +33,8 @@ Status join_container(const ExecContext& ctx) {
   }
   if ((ctx.ns_flags & CLONE_NEWUSER) != 0) NSBOX_TRY(security::become_root_in_user_ns());
   // A new anonymous session keyring: not the caller's keys (as runc's exec).
-  if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS &&
-      errno != EACCES) {
+  if (ctx.new_keyring && ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 &&
+      errno != ENOSYS && errno != EACCES) {
     return sys_error("join a new session keyring");
   }
   return {};

@@ -37,6 +37,9 @@ struct ExecContext {
   const security::SeccompFilter* seccomp = nullptr;  // nullptr: none
   const sigset_t* sigmask = nullptr;                 // for the program; nullptr: ours
   int preserve_fds = 0;                              // fds 3 .. 3+N-1 reach the program
+  // A new session keyring, unless the container was created with
+  // --no-new-keyring (runc).
+  bool new_keyring = true;
 };
 
 struct ExecCallbacks {

@@ -195,3 +195,29 @@ TEST(Exec, OnlyPreservedFdsReachTheProcess) {
   EXPECT_EQ(o.out, "");
   EXPECT_EQ(sb.nsbox({"delete", "-f", id}).status, 0);
 }
+
+// As runc: an exec'd process gets a new session keyring, unless the
+// container was created with --no-new-keyring; then it keeps the caller's,
+// as the container's init did.
+TEST(Exec, SessionKeyringFollowsNoNewKeyring) {
+  Sandbox sb;
+  auto cfg = Sandbox::default_config({"sleep", "600"});
+  nsbox::it::add_testprog(cfg);
+  std::string b = sb.bundle(cfg);
+  auto mine =
+      nsbox::it::run_program({nsbox::it::testprog_dir() + "/nsbox-testprog", "keyring", "0"});
+  ASSERT_EQ(mine.status, 0) << mine.err;
+  std::string plain = sb.new_id("key");
+  std::string kept = sb.new_id("key");
+  ASSERT_EQ(sb.nsbox({"run", "-d", "-b", b, plain}).status, 0);
+  ASSERT_EQ(sb.nsbox({"run", "-d", "--no-new-keyring", "-b", b, kept}).status, 0);
+  auto o = sb.nsbox({"exec", kept, "/home/nsbox-testprog", "keyring", "0"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out, mine.out);
+  o = sb.nsbox({"exec", plain, "/home/nsbox-testprog", "keyring", "0"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_TRUE(contains(o.out, "keyring ")) << o.out;
+  EXPECT_NE(o.out, mine.out);
+  for (const auto& id : {plain, kept}) EXPECT_EQ(sb.nsbox({"delete", "-f", id}).status, 0);
+  EXPECT_EQ(sb.leftovers(), "");
+}

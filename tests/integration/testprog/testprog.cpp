@@ -13,6 +13,7 @@
 //   notify TEXT  sd_notify: TEXT as one datagram to $NOTIFY_SOCKET
 //   ipc-make KEY a SysV message queue with key KEY holding one message;
 //                prints "made ID", then waits until killed
+//   keyring 0    the serial of the session keyring: "keyring SERIAL"
 //   ipc-find KEY whether a message queue with key KEY exists here: prints
 //                "found ID MESSAGES" or "absent"
 #include <dirent.h>
@@ -22,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -141,6 +143,15 @@ int fail(const char* what) {
   return 1;
 }
 
+int keyring() {
+  constexpr long kGetKeyringId = 0;     // KEYCTL_GET_KEYRING_ID
+  constexpr long kSessionKeyring = -3;  // KEY_SPEC_SESSION_KEYRING
+  long serial = ::syscall(SYS_keyctl, kGetKeyringId, kSessionKeyring, 0L);
+  if (serial < 0) return fail("keyctl");
+  std::printf("keyring %ld\n", serial);
+  return 0;
+}
+
 int ipc_make(long key) {
   int id = ::msgget(static_cast<key_t>(key), IPC_CREAT | IPC_EXCL | 0600);
   if (id < 0) return fail("msgget");
@@ -181,6 +192,7 @@ int main(int argc, char** argv) {
   if (cmd == "spin") return spin(n);
   if (cmd == "exe-scan") return exe_scan();
   if (cmd == "notify") return notify(argv[2]);
+  if (cmd == "keyring") return keyring();
   if (cmd == "ipc-make") return ipc_make(n);
   if (cmd == "ipc-find") return ipc_find(n);
   std::fprintf(stderr, "nsbox-testprog: unknown command %s\n", argv[1]);
