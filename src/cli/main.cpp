@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <exception>
 
 #include "cli/args.h"
 #include "common/log.h"
@@ -53,9 +54,7 @@ size_t find_verb(const std::vector<std::string>& args) {
   return args.size();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int nsbox_main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   size_t verb_at = find_verb(args);
@@ -122,4 +121,19 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "nsbox: unknown command \"%s\" (see nsbox --help)\n", verb.c_str());
   return 2;
+}
+
+}  // namespace
+
+// The library reports errors as values; what can still throw is the
+// standard library (bad_alloc): a one-line error, not an abort.
+int main(int argc, char** argv) {
+  try {
+    return nsbox_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nsbox: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "nsbox: unexpected exception\n");
+  }
+  return 1;
 }
