@@ -31,6 +31,18 @@ std::string host_hostname() {
   return buf;
 }
 
+// The host's network interfaces, as the net probe below lists them.
+std::string host_interfaces() {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator("/sys/class/net")) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : " ") + n;
+  return out;
+}
+
 std::string testprog_bind() { return nsbox::it::testprog_dir() + ":/mnt:ro"; }
 
 // A SysV message queue on the host with a key of our own, removed at the end.
@@ -45,11 +57,7 @@ class HostQueue {
   HostQueue(const HostQueue&) = delete;
   HostQueue& operator=(const HostQueue&) = delete;
   bool ok() const { return id_ >= 0; }
-  std::string hex_key() const {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%08x", static_cast<unsigned>(key_));
-    return buf;
-  }
+  std::string key() const { return std::to_string(key_); }
 
  private:
   key_t key_;
@@ -97,11 +105,15 @@ std::vector<NsCase> ns_cases() {
          EXPECT_EQ(trim(out), on ? id : host_hostname());
        }},
       {"ipc",
-       {"--ns", "mnt,ipc"},
-       {"--share", "ipc"},
-       "ipcs -q | grep -c \"$QUEUE\" || true",
+       {"--ns", "mnt,ipc", "--bind", testprog_bind()},
+       {"--share", "ipc", "--bind", testprog_bind()},
+       "/mnt/nsbox-testprog ipc-find \"$QUEUE\"",
        [=](const std::string& out, bool on, const std::string&) {
-         EXPECT_EQ(trim(out), on ? "0" : "1");
+         if (on) {
+           EXPECT_EQ(out, "absent\n");
+         } else {
+           EXPECT_EQ(out.rfind("found ", 0), 0u) << out;
+         }
        }},
       {"pid",
        {"--ns", "mnt,pid"},
@@ -119,12 +131,7 @@ std::vector<NsCase> ns_cases() {
        {"--share", "net"},
        "ls /sys/class/net | tr '\\n' ' '",
        [=](const std::string& out, bool on, const std::string&) {
-         if (on) {
-           EXPECT_EQ(trim(out), "lo");
-         } else {
-           EXPECT_NE(trim(out), "lo");  // the host's interfaces
-           EXPECT_TRUE(contains(out, "lo")) << out;
-         }
+         EXPECT_EQ(trim(out), on ? "lo" : host_interfaces());
        }},
       {"user",
        {"--ns", "mnt,pid,user"},
@@ -169,7 +176,7 @@ TEST_P(SandboxNs, OnAndOff) {
     std::vector<std::string> args = {"sandbox", "--name", id};
     const auto& extra = on ? c.on : c.off;
     args.insert(args.end(), extra.begin(), extra.end());
-    args.insert(args.end(), {"--env", "MARKER=" + ctx().marker, "--env", "QUEUE=" + queue.hex_key(),
+    args.insert(args.end(), {"--env", "MARKER=" + ctx().marker, "--env", "QUEUE=" + queue.key(),
                              "--", "/bin/sh", "-c",
                              std::string("readlink /proc/self/ns/") + c.name + "; " + c.probe});
     auto o = sb.nsbox(args);
