@@ -374,6 +374,15 @@ std::string sandbox_id() {
 }
 
 Result<int> sandbox(const Runtime& rt, const SandboxOptions& opt) {
+  // The NOTIFY_SOCKET proxy binds its socket at /run/notify, which cannot be
+  // created in the host's read-only root.
+  const char* notify = std::getenv("NOTIFY_SOCKET");
+  if (notify != nullptr && *notify != '\0' && opt.rootfs.empty() &&
+      opt.create.count(NsType::kMount) != 0) {
+    return make_error(
+        "NOTIFY_SOCKET: sd_notify from a sandbox on the host's root is not supported yet (use "
+        "--rootfs, or --share mnt)");
+  }
   auto text = sandbox_config(rt, opt);
   if (!text) return std::move(text).error();
   CreateOptions c;

@@ -444,7 +444,15 @@ TEST(SandboxVerb, BadOptionsAreOneLineErrorsLeavingNothing) {
     EXPECT_TRUE(contains(o.err, c.says)) << o.err;
     EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
   }
-  auto o = sb.nsbox({"sandbox"});
+  auto o = nsbox::it::run_program({"/usr/bin/env", "NOTIFY_SOCKET=/nonexistent.sock",
+                                   nsbox::it::nsbox_binary(), "--root", sb.root(), "sandbox",
+                                   "--name", name, "--", "true"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_TRUE(contains(o.err,
+                       "NOTIFY_SOCKET: sd_notify from a sandbox on the host's root is not "
+                       "supported yet"))
+      << o.err;
+  o = sb.nsbox({"sandbox"});
   EXPECT_EQ(o.status, 1);
   EXPECT_TRUE(contains(o.err, "a command is required")) << o.err;
   EXPECT_EQ(sb.leftovers(), "");
