@@ -1,7 +1,8 @@
 // `nsbox sandbox`: throwaway containers without a bundle, on the host's root
 // filesystem (read-only), with namespaces chosen, shared or joined. Each
 // assertion is made from inside the sandbox. The build tree may live under
-// /tmp, which is private in a sandbox: nsbox-testprog is bound in at /mnt.
+// /tmp, which is private in a sandbox: nsbox-testprog is bound in at
+// /tmp/tools (a target in the private /tmp can be made; the root is read-only).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/msg.h>
@@ -43,7 +44,7 @@ std::string host_interfaces() {
   return out;
 }
 
-std::string testprog_bind() { return nsbox::it::testprog_dir() + ":/mnt:ro"; }
+std::string testprog_bind() { return nsbox::it::testprog_dir() + ":/tmp/tools:ro"; }
 
 // A SysV message queue on the host with a key of our own, removed at the end.
 class HostQueue {
@@ -107,7 +108,7 @@ std::vector<NsCase> ns_cases() {
       {"ipc",
        {"--ns", "mnt,ipc", "--bind", testprog_bind()},
        {"--share", "ipc", "--bind", testprog_bind()},
-       "/mnt/nsbox-testprog ipc-find \"$QUEUE\"",
+       "/tmp/tools/nsbox-testprog ipc-find \"$QUEUE\"",
        [=](const std::string& out, bool on, const std::string&) {
          if (on) {
            EXPECT_EQ(out, "absent\n");
@@ -263,7 +264,7 @@ TEST(SandboxVerb, TwoNamedSandboxesJoinedOnIpc) {
   Output first;
   std::thread t([&] {
     first = sb.nsbox({"sandbox", "--name", a, "--bind", testprog_bind(), "--",
-                      "/mnt/nsbox-testprog", "ipc-make", key});
+                      "/tmp/tools/nsbox-testprog", "ipc-make", key});
   });
   bool made = false;
   for (int i = 0; i < 200 && !made; ++i) {
@@ -275,7 +276,7 @@ TEST(SandboxVerb, TwoNamedSandboxesJoinedOnIpc) {
   auto find = [&](const std::vector<std::string>& opts) {
     std::vector<std::string> args = {"sandbox", "--bind", testprog_bind()};
     args.insert(args.end(), opts.begin(), opts.end());
-    args.insert(args.end(), {"--", "/mnt/nsbox-testprog", "ipc-find", key});
+    args.insert(args.end(), {"--", "/tmp/tools/nsbox-testprog", "ipc-find", key});
     auto o = sb.nsbox(args);
     EXPECT_EQ(o.status, 0) << o.err;
     return o.out;
