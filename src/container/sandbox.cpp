@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "rootfs/rootfs.h"
 #include "spec/config.h"
+#include "spec/default_spec.h"
 
 namespace nsbox::container {
 
@@ -271,19 +272,8 @@ Result<ojson> linux_json(const Runtime& rt, const SandboxOptions& opt) {
     lx["sysctl"] = s;
   }
   if (opt.create.count(NsType::kMount) != 0) {
-    lx["maskedPaths"] = Strings{"/proc/acpi",
-                                "/proc/asound",
-                                "/proc/kcore",
-                                "/proc/keys",
-                                "/proc/latency_stats",
-                                "/proc/timer_list",
-                                "/proc/timer_stats",
-                                "/proc/sched_debug",
-                                "/sys/firmware",
-                                "/proc/scsi",
-                                "/sys/devices/virtual/powercap"};
-    lx["readonlyPaths"] =
-        Strings{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    lx["maskedPaths"] = spec::default_masked_paths();
+    lx["readonlyPaths"] = spec::default_readonly_paths();
   }
   return lx;
 }

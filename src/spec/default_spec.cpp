@@ -79,19 +79,8 @@ ojson linux_json(bool rootless, bool cgroup_ns) {
     lx["resources"] = {{"devices", ojson::array({{{"allow", false}, {"access", "rwm"}}})}};
   }
   lx["namespaces"] = namespaces_json(rootless, cgroup_ns);
-  lx["maskedPaths"] = Strings{"/proc/acpi",
-                              "/proc/asound",
-                              "/proc/kcore",
-                              "/proc/keys",
-                              "/proc/latency_stats",
-                              "/proc/timer_list",
-                              "/proc/timer_stats",
-                              "/proc/sched_debug",
-                              "/sys/firmware",
-                              "/proc/scsi",
-                              "/sys/devices/virtual/powercap"};
-  lx["readonlyPaths"] =
-      Strings{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+  lx["maskedPaths"] = default_masked_paths();
+  lx["readonlyPaths"] = default_readonly_paths();
   return lx;
 }
 
@@ -182,6 +171,27 @@ ojson seccomp_json() {
 }
 
 }  // namespace
+
+const std::vector<std::string>& default_masked_paths() {
+  static const Strings paths = {"/proc/acpi",
+                                "/proc/asound",
+                                "/proc/kcore",
+                                "/proc/keys",
+                                "/proc/latency_stats",
+                                "/proc/timer_list",
+                                "/proc/timer_stats",
+                                "/proc/sched_debug",
+                                "/sys/firmware",
+                                "/proc/scsi",
+                                "/sys/devices/virtual/powercap"};
+  return paths;
+}
+
+const std::vector<std::string>& default_readonly_paths() {
+  static const Strings paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                "/proc/sysrq-trigger"};
+  return paths;
+}
 
 // runc 1.1's version string: the config uses nothing newer, and older
 // runtimes (crun 1.8 refuses "1.3.0") run it unchanged, which the benchmark

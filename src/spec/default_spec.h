@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace nsbox::spec {
 
@@ -14,5 +15,10 @@ namespace nsbox::spec {
 // a Docker-like default profile for x86 (`nsbox spec --seccomp-default`):
 // an allow-list, EPERM for the rest.
 std::string default_spec_json(bool rootless, bool cgroup_ns, bool seccomp = false);
+
+// runc's linux.maskedPaths and linux.readonlyPaths of that template (also
+// used by `nsbox sandbox`).
+const std::vector<std::string>& default_masked_paths();
+const std::vector<std::string>& default_readonly_paths();
 
 }  // namespace nsbox::spec
