@@ -33,16 +33,6 @@ json& ns_entry(json& cfg, const std::string& type) {
   return cfg["linux"]["namespaces"].back();
 }
 
-void drop_ns(json& cfg, const std::string& type) {
-  auto& nss = cfg["linux"]["namespaces"];
-  for (size_t i = 0; i < nss.size(); ++i) {
-    if (nss[i]["type"] == type) {
-      nss.erase(i);
-      return;
-    }
-  }
-}
-
 std::string dump(const json& cfg) { return cfg.dump(2); }
 
 json base() { return Sandbox::default_config({"true"}); }
@@ -193,7 +183,7 @@ const std::vector<BadConfig>& bad_configs() {
       {"NoMountNamespace",
        [](Sandbox&) {
          auto c = base();
-         drop_ns(c, "mount");
+         nsbox::it::remove_ns(c, "mount");
          return dump(c);
        },
        {"linux.namespaces", "mount"}},
@@ -293,7 +283,7 @@ const std::vector<BadConfig>& bad_configs() {
       {"NetSysctlWithoutNetNamespace",
        [](Sandbox&) {
          auto c = base();
-         drop_ns(c, "network");
+         nsbox::it::remove_ns(c, "network");
          c["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
          return dump(c);
        },
@@ -301,7 +291,7 @@ const std::vector<BadConfig>& bad_configs() {
       {"IpcSysctlWithoutIpcNamespace",
        [](Sandbox&) {
          auto c = base();
-         drop_ns(c, "ipc");
+         nsbox::it::remove_ns(c, "ipc");
          c["linux"]["sysctl"] = {{"kernel.shmmax", "4096"}};
          return dump(c);
        },
@@ -309,7 +299,7 @@ const std::vector<BadConfig>& bad_configs() {
       {"HostnameWithoutUtsNamespace",
        [](Sandbox&) {
          auto c = base();
-         drop_ns(c, "uts");
+         nsbox::it::remove_ns(c, "uts");
          return dump(c);
        },
        {"hostname", "UTS namespace"}},

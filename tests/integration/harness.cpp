@@ -68,6 +68,16 @@ void add_testprog(nlohmann::json& cfg) {
                            {"options", {"bind", "ro"}}});
 }
 
+void remove_ns(nlohmann::json& cfg, const std::string& type) {
+  auto& nss = cfg["linux"]["namespaces"];
+  for (size_t i = 0; i < nss.size(); ++i) {
+    if (nss[i]["type"] == type) {
+      nss.erase(i);
+      return;
+    }
+  }
+}
+
 std::string testprog_dir() { return NSBOX_TESTPROG_DIR; }
 
 std::string host_ns(const std::string& name) {

@@ -67,6 +67,8 @@ std::string rootfs_path();
 // cfg with build/bundle-tools bind-mounted read-only at /home: the
 // container can run /home/nsbox-testprog (hog, forks, spin).
 void add_testprog(nlohmann::json& cfg);
+// Remove the linux.namespaces entry of this type ("pid", "mount", ...).
+void remove_ns(nlohmann::json& cfg, const std::string& type);
 // The host directory holding nsbox-testprog (build/bundle-tools).
 std::string testprog_dir();
 // Inode of /proc/self/ns/<name> on the host.

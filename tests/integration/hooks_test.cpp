@@ -249,10 +249,7 @@ TEST(Hooks, LargeStateDeliveredWhole) {
   // Hooks that close their stdin unread, then keep running: EPIPE for the
   // writer, which must not die of SIGPIPE (the init has default dispositions,
   // and without a PID namespace it is not protected as a namespace init).
-  auto& nss = s.cfg["linux"]["namespaces"];
-  for (size_t i = 0; i < nss.size(); ++i) {
-    if (nss[i]["type"] == "pid") nss.erase(i);
-  }
+  nsbox::it::remove_ns(s.cfg, "pid");
   auto closes_stdin = hook("/bin/sh", {"sh", "-c", "exec 0<&-; sleep 0.2"});
   s.cfg["hooks"]["prestart"] =
       json::array({hook("/bin/true"), closes_stdin, logging_hook(sb, s, "prestart")});

@@ -36,10 +36,7 @@ TEST(Lifecycle, RunKilledBySignalGives128PlusSignal) {
   Sandbox sb;
   // Without a PID namespace the shell is not an init, so SIGKILL reaches it.
   auto cfg = Sandbox::default_config({"sh", "-c", "kill -9 $$"});
-  auto& nss = cfg["linux"]["namespaces"];
-  for (size_t i = 0; i < nss.size(); ++i) {
-    if (nss[i]["type"] == "pid") nss.erase(i);
-  }
+  nsbox::it::remove_ns(cfg, "pid");
   auto o = sb.run(cfg);
   EXPECT_EQ(o.status, 128 + SIGKILL) << o.err;
 }

@@ -22,6 +22,7 @@ using nlohmann::json;
 using nsbox::it::contains;
 using nsbox::it::host_ns;
 using nsbox::it::Output;
+using nsbox::it::remove_ns;
 using nsbox::it::Sandbox;
 using nsbox::it::slurp;
 
@@ -50,16 +51,6 @@ std::map<std::string, std::string> kv(const std::string& text, char sep = '=') {
     if (p != std::string::npos) out[line.substr(0, p)] = trimmed(line.substr(p + 1));
   }
   return out;
-}
-
-void remove_ns(json& cfg, const std::string& type) {
-  auto& nss = cfg["linux"]["namespaces"];
-  for (size_t i = 0; i < nss.size(); ++i) {
-    if (nss[i]["type"] == type) {
-      nss.erase(i);
-      return;
-    }
-  }
 }
 
 // Add (or replace) a namespace entry; an empty path means "new".

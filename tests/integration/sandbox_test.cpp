@@ -464,10 +464,7 @@ TEST(SandboxVerb, BadOptionsAreOneLineErrorsLeavingNothing) {
 TEST(NoMountNamespace, BundleSharesTheHostsMounts) {
   Sandbox sb;
   auto cfg = Sandbox::default_config({"/bin/readlink", "/proc/self/ns/mnt", "/proc/self/ns/pid"});
-  auto& ns = cfg["linux"]["namespaces"];
-  for (size_t i = 0; i < ns.size(); ++i) {
-    if (ns[i]["type"] == "mount") ns.erase(i);
-  }
+  nsbox::it::remove_ns(cfg, "mount");
   std::string id = sb.new_id("nomnt");
   auto o = sb.nsbox({"run", "-b", sb.bundle(cfg, "with-mounts"), id});
   EXPECT_EQ(o.status, 1);
